@@ -1,0 +1,288 @@
+//! The one place that decides every permission. Handlers and services ask `Subject::can`; nothing
+//! else looks at roles. `role_grant` is the role × action matrix; a test walks all of it.
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use super::model::{Delegation, Role};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Open the console (dashboard, map, pages).
+    ViewConsole,
+    ViewUnits,
+    ManageUnits,
+    ViewOrgs,
+    ManageOrgs,
+    ViewUsers,
+    ManageUsers,
+    /// Create and revoke accounts with the admin or supervisor role.
+    ManagePrivilegedUsers,
+    ManageDelegations,
+    ManageTokens,
+    ViewAudit,
+    /// See a citizen's name, phone and address unmasked.
+    ViewPersonalData,
+    /// Ask an agency for figures or data.
+    SendDataRequest,
+    /// Direct the response to an incident from the centre.
+    DirectIncident,
+    ChangeConfiguration,
+    /// Submit data or indicator values for an organisation.
+    SubmitData,
+    /// Read the shared data store.
+    ReadData,
+    /// Handle work assigned to an organisation (citizen reports, incidents).
+    HandleAssignedWork,
+}
+
+impl Action {
+    pub const ALL: [Action; 18] = [
+        Action::ViewConsole,
+        Action::ViewUnits,
+        Action::ManageUnits,
+        Action::ViewOrgs,
+        Action::ManageOrgs,
+        Action::ViewUsers,
+        Action::ManageUsers,
+        Action::ManagePrivilegedUsers,
+        Action::ManageDelegations,
+        Action::ManageTokens,
+        Action::ViewAudit,
+        Action::ViewPersonalData,
+        Action::SendDataRequest,
+        Action::DirectIncident,
+        Action::ChangeConfiguration,
+        Action::SubmitData,
+        Action::ReadData,
+        Action::HandleAssignedWork,
+    ];
+}
+
+/// How far a role's permission reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    No,
+    /// Only for the holder's own organisation.
+    OwnOrg,
+    All,
+}
+
+/// The role × action matrix.
+pub fn role_grant(role: Role, action: Action) -> Grant {
+    use Action::*;
+    use Grant::{All, No, OwnOrg};
+    match role {
+        Role::Admin => match action {
+            ViewConsole
+            | ViewUnits
+            | ManageUnits
+            | ViewOrgs
+            | ManageOrgs
+            | ViewUsers
+            | ManageUsers
+            | ManagePrivilegedUsers
+            | ManageDelegations
+            | ManageTokens
+            | ViewAudit
+            | ChangeConfiguration
+            | ReadData => All,
+            ViewPersonalData | SendDataRequest | DirectIncident | SubmitData | HandleAssignedWork => No,
+        },
+        Role::Supervisor => match action {
+            ViewConsole | ViewUnits | ViewOrgs | ViewUsers | ManageUsers | ManageDelegations
+            | ManageTokens | ViewPersonalData | SendDataRequest | DirectIncident | SubmitData | ReadData
+            | HandleAssignedWork => All,
+            ManageUnits | ManageOrgs | ManagePrivilegedUsers | ViewAudit | ChangeConfiguration => No,
+        },
+        Role::Operator => match action {
+            ViewConsole | ViewUnits | ViewOrgs | ViewPersonalData | SendDataRequest | SubmitData
+            | ReadData | HandleAssignedWork => All,
+            _ => No,
+        },
+        Role::Leader => match action {
+            ViewConsole | ViewUnits | ViewOrgs | ViewUsers | SendDataRequest | DirectIncident | ReadData => {
+                All
+            }
+            _ => No,
+        },
+        Role::Officer => match action {
+            ViewConsole | ViewUnits | ViewOrgs | ReadData => All,
+            ViewPersonalData | SubmitData | HandleAssignedWork => OwnOrg,
+            _ => No,
+        },
+        Role::DataProvider => match action {
+            ViewUnits | ReadData => All,
+            SubmitData => OwnOrg,
+            _ => No,
+        },
+        Role::Auditor => match action {
+            ViewConsole | ViewUnits | ViewOrgs | ViewUsers | ViewAudit => All,
+            _ => No,
+        },
+    }
+}
+
+/// Someone (or something) acting: their role and organisation, and the people they currently act
+/// for through a delegation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Subject {
+    pub user_id: String,
+    pub username: String,
+    pub role: Role,
+    pub org_id: String,
+    /// (role, organisation) of each principal this user acts for right now.
+    pub acting_for: Vec<ActingFor>,
+    /// For API tokens: the scopes the token carries; None for a console session.
+    pub token_scopes: Option<Vec<String>>,
+    pub source_ip: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ActingFor {
+    pub principal_id: String,
+    pub role: Role,
+    pub org_id: String,
+}
+
+impl Subject {
+    /// The operator at a terminal running `haidang` commands on the store: full administrative
+    /// rights, recorded in the audit trail as "cli".
+    pub fn cli() -> Subject {
+        Subject {
+            user_id: String::new(),
+            username: "cli".into(),
+            role: Role::Admin,
+            org_id: String::new(),
+            acting_for: vec![],
+            token_scopes: None,
+            source_ip: None,
+        }
+    }
+
+    /// How this subject appears in the audit trail.
+    pub fn actor(&self) -> crate::audit::Actor {
+        if self.user_id.is_empty() {
+            return crate::audit::Actor { source_ip: self.source_ip.clone(), ..crate::audit::Actor::cli() };
+        }
+        crate::audit::Actor {
+            user_id: Some(self.user_id.clone()),
+            username: Some(self.username.clone()),
+            org_id: Some(self.org_id.clone()),
+            role: Some(self.role.as_str().to_string()),
+            source_ip: self.source_ip.clone(),
+        }
+    }
+
+    /// Fails with `forbidden` naming the action unless allowed.
+    pub fn require(&self, action: Action, target_org: Option<&str>) -> crate::CoreResult<()> {
+        if self.can(action, target_org) {
+            Ok(())
+        } else {
+            Err(crate::CoreError::Forbidden(format!("{action:?}")))
+        }
+    }
+
+    /// May this subject do `action`, for `target_org` when the action concerns one organisation?
+    pub fn can(&self, action: Action, target_org: Option<&str>) -> bool {
+        let own = permits(role_grant(self.role, action), &self.org_id, target_org);
+        own || self.acting_for.iter().any(|a| permits(role_grant(a.role, action), &a.org_id, target_org))
+    }
+
+    /// Keeps the delegations active at `at` whose principal has the given role and organisation.
+    pub fn with_delegations(
+        mut self,
+        delegations: &[Delegation],
+        principals: &[(String, Role, String)],
+        at: Timestamp,
+    ) -> Self {
+        for d in delegations.iter().filter(|d| d.acting_id == self.user_id && d.is_active_at(at)) {
+            if let Some((id, role, org)) = principals.iter().find(|(id, _, _)| *id == d.principal_id) {
+                self.acting_for.push(ActingFor {
+                    principal_id: id.clone(),
+                    role: *role,
+                    org_id: org.clone(),
+                });
+            }
+        }
+        self
+    }
+
+    /// A token scope check on top of the role: "read" for safe requests, "write" for the rest.
+    pub fn token_allows(&self, write: bool) -> bool {
+        match &self.token_scopes {
+            None => true,
+            Some(scopes) => {
+                let needed = if write { "write" } else { "read" };
+                scopes.iter().any(|s| s == needed || (needed == "read" && s == "write"))
+            }
+        }
+    }
+}
+
+fn permits(grant: Grant, own_org: &str, target_org: Option<&str>) -> bool {
+    match grant {
+        Grant::No => false,
+        Grant::All => true,
+        Grant::OwnOrg => target_org.is_none_or(|t| t == own_org),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn subject(role: Role, org: &str) -> Subject {
+        Subject {
+            user_id: "u1".into(),
+            username: "u".into(),
+            role,
+            org_id: org.into(),
+            acting_for: vec![],
+            token_scopes: None,
+            source_ip: None,
+        }
+    }
+
+    #[test]
+    fn officer_acts_for_own_org_only() {
+        let s = subject(Role::Officer, "so-tnmt");
+        assert!(s.can(Action::SubmitData, Some("so-tnmt")));
+        assert!(!s.can(Action::SubmitData, Some("so-yte")));
+        assert!(!s.can(Action::ManageUsers, None));
+    }
+
+    #[test]
+    fn delegation_extends_for_its_period_only() {
+        let at: Timestamp = "2026-11-23T03:00:00Z".parse().unwrap_or(Timestamp::UNIX_EPOCH);
+        let d = Delegation {
+            id: "d".into(),
+            principal_id: "p".into(),
+            acting_id: "u1".into(),
+            starts_at: "2026-11-20T00:00:00Z".parse().unwrap_or(Timestamp::UNIX_EPOCH),
+            ends_at: "2026-11-30T00:00:00Z".parse().unwrap_or(Timestamp::UNIX_EPOCH),
+            reason: "nghỉ phép".into(),
+            request_ref: "12/QĐ".into(),
+            created_by: None,
+            created_at: at,
+            revoked_at: None,
+        };
+        let principals = vec![("p".to_string(), Role::Officer, "so-yte".to_string())];
+        let s = subject(Role::Officer, "so-tnmt").with_delegations(std::slice::from_ref(&d), &principals, at);
+        assert!(s.can(Action::SubmitData, Some("so-yte")));
+        let later: Timestamp = "2026-12-01T00:00:00Z".parse().unwrap_or(Timestamp::UNIX_EPOCH);
+        let s2 = subject(Role::Officer, "so-tnmt").with_delegations(&[d], &principals, later);
+        assert!(!s2.can(Action::SubmitData, Some("so-yte")));
+    }
+
+    #[test]
+    fn read_scope_token_cannot_write() {
+        let mut s = subject(Role::DataProvider, "x");
+        s.token_scopes = Some(vec!["read".into()]);
+        assert!(s.token_allows(false));
+        assert!(!s.token_allows(true));
+        s.token_scopes = Some(vec!["write".into()]);
+        assert!(s.token_allows(true) && s.token_allows(false));
+    }
+}

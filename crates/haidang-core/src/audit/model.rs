@@ -1,0 +1,130 @@
+//! What an audit record holds: who, organisation, role, when, action, target, source IP, outcome.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Success,
+    Failure,
+    Denied,
+}
+
+impl Outcome {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+            Outcome::Denied => "denied",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Outcome> {
+        match text {
+            "success" => Some(Outcome::Success),
+            "failure" => Some(Outcome::Failure),
+            "denied" => Some(Outcome::Denied),
+            _ => None,
+        }
+    }
+}
+
+/// Who did it, as known when it happened (kept by value: a later rename must not rewrite history).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Actor {
+    pub user_id: Option<String>,
+    pub username: Option<String>,
+    pub org_id: Option<String>,
+    pub role: Option<String>,
+    pub source_ip: Option<String>,
+}
+
+impl Actor {
+    /// The operator at the terminal running a `haidang` command.
+    pub fn cli() -> Actor {
+        Actor { username: Some("cli".into()), role: Some("system".into()), ..Actor::default() }
+    }
+
+    pub fn system() -> Actor {
+        Actor { username: Some("system".into()), role: Some("system".into()), ..Actor::default() }
+    }
+}
+
+/// A record to append; the store gives it its sequence number, time and seal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEvent {
+    pub actor: Actor,
+    pub action: String,
+    pub target: Option<String>,
+    pub outcome: Outcome,
+    /// Short free text or JSON: the reason, the request reference, the count of a batch.
+    pub detail: String,
+}
+
+impl AuditEvent {
+    pub fn new(actor: &Actor, action: &str, target: Option<&str>, outcome: Outcome) -> Self {
+        AuditEvent {
+            actor: actor.clone(),
+            action: action.to_string(),
+            target: target.map(str::to_string),
+            outcome,
+            detail: String::new(),
+        }
+    }
+
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = detail.into();
+        self
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub seq: i64,
+    pub at: Timestamp,
+    pub user_id: Option<String>,
+    pub username: Option<String>,
+    pub org_id: Option<String>,
+    pub role: Option<String>,
+    pub action: String,
+    pub target: Option<String>,
+    pub source_ip: Option<String>,
+    pub outcome: Outcome,
+    pub detail: String,
+    pub prev_mac: String,
+    pub mac: String,
+}
+
+impl AuditRecord {
+    pub fn from_event(event: &AuditEvent, seq: i64, at: Timestamp, prev_mac: String) -> AuditRecord {
+        AuditRecord {
+            seq,
+            at,
+            user_id: event.actor.user_id.clone(),
+            username: event.actor.username.clone(),
+            org_id: event.actor.org_id.clone(),
+            role: event.actor.role.clone(),
+            action: event.action.clone(),
+            target: event.target.clone(),
+            source_ip: event.actor.source_ip.clone(),
+            outcome: event.outcome,
+            detail: event.detail.clone(),
+            prev_mac,
+            mac: String::new(),
+        }
+    }
+}
+
+/// What an auditor filters by.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AuditQuery {
+    pub username: Option<String>,
+    pub action: Option<String>,
+    pub outcome: Option<String>,
+    pub target: Option<String>,
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+    pub before_seq: Option<i64>,
+    pub limit: Option<i64>,
+}

@@ -1,0 +1,79 @@
+//! The one error type of the domain. Every variant has a stable snake_case code that clients and
+//! the console rely on; the cause of an internal failure is kept for the logs and never shown.
+
+use thiserror::Error;
+
+pub type CoreResult<T> = Result<T, CoreError>;
+
+#[derive(Debug, Error)]
+pub enum CoreError {
+    /// Bad input: `field` names what was wrong so a form can point at it.
+    #[error("{field}: {message}")]
+    Validation { field: String, message: String },
+    #[error("{what} not found")]
+    NotFound { what: String },
+    #[error("{0}")]
+    Conflict(String),
+    /// Wrong username or password; deliberately does not say which.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("account locked")]
+    AccountLocked { until: Option<jiff::Timestamp> },
+    #[error("account revoked")]
+    AccountRevoked,
+    #[error("a TOTP code is required")]
+    TotpRequired,
+    #[error("the TOTP code is not valid")]
+    TotpInvalid,
+    #[error("the password must be changed first")]
+    PasswordChangeRequired,
+    #[error("sign-in required")]
+    Unauthenticated,
+    #[error("the token is invalid, expired or revoked")]
+    TokenInvalid,
+    #[error("not allowed: {0}")]
+    Forbidden(String),
+    #[error("password rejected: {0}")]
+    WeakPassword(String),
+    /// The store failed; the message is for logs only.
+    #[error("storage error: {0}")]
+    Storage(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl CoreError {
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        CoreError::Validation { field: field.into(), message: message.into() }
+    }
+
+    pub fn not_found(what: impl Into<String>) -> Self {
+        CoreError::NotFound { what: what.into() }
+    }
+
+    /// The stable code clients rely on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CoreError::Validation { .. } => "validation_failed",
+            CoreError::NotFound { .. } => "not_found",
+            CoreError::Conflict(_) => "conflict",
+            CoreError::InvalidCredentials => "invalid_credentials",
+            CoreError::AccountLocked { .. } => "account_locked",
+            CoreError::AccountRevoked => "account_revoked",
+            CoreError::TotpRequired => "totp_required",
+            CoreError::TotpInvalid => "totp_invalid",
+            CoreError::PasswordChangeRequired => "password_change_required",
+            CoreError::Unauthenticated => "unauthenticated",
+            CoreError::TokenInvalid => "token_invalid",
+            CoreError::Forbidden(_) => "forbidden",
+            CoreError::WeakPassword(_) => "weak_password",
+            CoreError::Storage(_) => "storage_error",
+            CoreError::Internal(_) => "internal_error",
+        }
+    }
+
+    /// Whether the message may be shown to a user (internal causes never are).
+    pub fn is_internal(&self) -> bool {
+        matches!(self, CoreError::Storage(_) | CoreError::Internal(_))
+    }
+}

@@ -1,0 +1,12 @@
+//! The domain of Hải Đăng: one module per capability. Each owns its types, its rules and the
+//! repository trait the store implements. No HTTP and no SQL here.
+
+pub mod accounts;
+pub mod audit;
+pub mod error;
+pub mod orgs;
+pub mod repo;
+pub mod time;
+pub mod units;
+
+pub use error::{CoreError, CoreResult};

@@ -1,0 +1,116 @@
+//! The repository traits the store implements, one per capability. Every method that changes
+//! something takes the audit event that records it, and the store writes both in one transaction:
+//! a change is never kept without its audit record, nor the record without the change.
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+
+use crate::accounts::{AccountStatus, ApiToken, Delegation, LifecycleEvent, Session, SessionStage, User};
+use crate::audit::{AuditEvent, AuditQuery, AuditRecord, ChainHead};
+use crate::error::CoreResult;
+use crate::orgs::Organisation;
+use crate::units::{AdminUnit, UnitKind, UnitSuccession};
+
+#[async_trait]
+pub trait UnitRepository: Send + Sync {
+    /// Inserts or replaces the given units (by code) and successions, all or nothing.
+    async fn upsert_units(
+        &self,
+        units: &[AdminUnit],
+        successions: &[UnitSuccession],
+        audit: &AuditEvent,
+    ) -> CoreResult<()>;
+    async fn list_units(
+        &self,
+        kind: Option<UnitKind>,
+        parent: Option<&str>,
+        with_geometry: bool,
+    ) -> CoreResult<Vec<AdminUnit>>;
+    async fn get_unit(&self, code: &str) -> CoreResult<Option<AdminUnit>>;
+    /// Successions where the unit is the new or the old one.
+    async fn successions_of(&self, code: &str) -> CoreResult<Vec<UnitSuccession>>;
+}
+
+#[async_trait]
+pub trait OrgRepository: Send + Sync {
+    async fn create_org(&self, org: &Organisation, audit: &AuditEvent) -> CoreResult<()>;
+    async fn list_orgs(&self) -> CoreResult<Vec<Organisation>>;
+    async fn get_org(&self, id: &str) -> CoreResult<Option<Organisation>>;
+    async fn get_org_by_code(&self, code: &str) -> CoreResult<Option<Organisation>>;
+}
+
+#[async_trait]
+pub trait AccountRepository: Send + Sync {
+    async fn create_user(&self, user: &User, event: &LifecycleEvent, audit: &AuditEvent) -> CoreResult<()>;
+    async fn get_user(&self, id: &str) -> CoreResult<Option<User>>;
+    async fn get_user_by_username(&self, username: &str) -> CoreResult<Option<User>>;
+    async fn list_users(&self) -> CoreResult<Vec<User>>;
+    /// Records a sign-in attempt's effect on the account together with its audit record.
+    async fn record_login(
+        &self,
+        user_id: &str,
+        failed_logins: i64,
+        locked_until: Option<Timestamp>,
+        last_login_at: Option<Timestamp>,
+        audit: &AuditEvent,
+    ) -> CoreResult<()>;
+    /// Lock, unlock or revoke. Any status but active also ends the user's sessions and tokens.
+    async fn set_status(
+        &self,
+        user_id: &str,
+        status: AccountStatus,
+        event: &LifecycleEvent,
+        audit: &AuditEvent,
+    ) -> CoreResult<()>;
+    async fn set_password(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        must_change: bool,
+        event: Option<&LifecycleEvent>,
+        audit: &AuditEvent,
+    ) -> CoreResult<()>;
+    async fn set_totp(
+        &self,
+        user_id: &str,
+        secret: Option<&str>,
+        enabled: bool,
+        audit: Option<&AuditEvent>,
+    ) -> CoreResult<()>;
+    async fn set_totp_last_step(&self, user_id: &str, step: i64) -> CoreResult<()>;
+    async fn lifecycle_events(&self, user_id: &str) -> CoreResult<Vec<LifecycleEvent>>;
+
+    async fn create_session(&self, session: &Session) -> CoreResult<()>;
+    async fn get_session_by_hash(&self, token_hash: &str) -> CoreResult<Option<Session>>;
+    async fn touch_session(&self, id: &str, at: Timestamp) -> CoreResult<()>;
+    async fn set_session_stage(&self, id: &str, stage: SessionStage) -> CoreResult<()>;
+    async fn revoke_session(&self, id: &str, at: Timestamp) -> CoreResult<()>;
+
+    async fn create_token(&self, token: &ApiToken, audit: &AuditEvent) -> CoreResult<()>;
+    async fn get_token_by_hash(&self, token_hash: &str) -> CoreResult<Option<ApiToken>>;
+    async fn get_token(&self, id: &str) -> CoreResult<Option<ApiToken>>;
+    async fn list_tokens(&self, user_id: Option<&str>) -> CoreResult<Vec<ApiToken>>;
+    async fn revoke_token(&self, id: &str, at: Timestamp, audit: &AuditEvent) -> CoreResult<()>;
+    async fn touch_token(&self, id: &str, at: Timestamp) -> CoreResult<()>;
+
+    async fn create_delegation(&self, delegation: &Delegation, audit: &AuditEvent) -> CoreResult<()>;
+    async fn list_delegations(&self) -> CoreResult<Vec<Delegation>>;
+    async fn delegations_for(&self, acting_id: &str) -> CoreResult<Vec<Delegation>>;
+}
+
+#[async_trait]
+pub trait AuditRepository: Send + Sync {
+    /// Appends one record (sealed and chained by the store) in its own transaction.
+    async fn append_audit(&self, event: &AuditEvent) -> CoreResult<AuditRecord>;
+    async fn query_audit(&self, query: &AuditQuery) -> CoreResult<Vec<AuditRecord>>;
+    /// Records in sequence order from `after_seq` (exclusive), at most `limit`; for verification.
+    async fn audit_page(&self, after_seq: i64, limit: i64) -> CoreResult<Vec<AuditRecord>>;
+    async fn audit_record(&self, seq: i64) -> CoreResult<Option<AuditRecord>>;
+    /// The head as the database sees it.
+    async fn audit_db_head(&self) -> CoreResult<Option<ChainHead>>;
+}
+
+/// Everything the services need from the store.
+pub trait Repositories: UnitRepository + OrgRepository + AccountRepository + AuditRepository {}
+
+impl<T: UnitRepository + OrgRepository + AccountRepository + AuditRepository> Repositories for T {}

@@ -1,0 +1,89 @@
+//! The console's JSON API under `/api/v1`. Handlers only translate HTTP to a service call and
+//! back. Every route is declared with `utoipa::path`, so the OpenAPI document at
+//! `/api/openapi.json` is generated from the code.
+
+pub mod audit;
+mod auth;
+mod orgs;
+mod units;
+mod users;
+
+use std::sync::Arc;
+
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Hải Đăng API", description = "Console API of the Hải Đăng operations centre"),
+    components(schemas(crate::error::Problem)),
+    tags(
+        (name = "auth", description = "Sign-in, sessions, second factor"),
+        (name = "orgs", description = "Organisations"),
+        (name = "units", description = "Administrative units"),
+        (name = "users", description = "Accounts and their lifecycle"),
+        (name = "tokens", description = "API tokens for machines"),
+        (name = "audit", description = "Audit trail"),
+    )
+)]
+struct ApiDoc;
+
+pub fn router() -> (axum::Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(auth::change_password))
+        .routes(routes!(auth::totp_enrol))
+        .routes(routes!(auth::totp_confirm))
+        .routes(routes!(orgs::list_orgs, orgs::create_org))
+        .routes(routes!(orgs::get_org))
+        .routes(routes!(units::list_units))
+        .routes(routes!(units::units_geojson))
+        .routes(routes!(units::lookup_unit))
+        .routes(routes!(units::import_units))
+        .routes(routes!(units::get_unit))
+        .routes(routes!(users::list_users, users::create_user))
+        .routes(routes!(users::unused_users))
+        .routes(routes!(users::get_user))
+        .routes(routes!(users::lock_user))
+        .routes(routes!(users::unlock_user))
+        .routes(routes!(users::revoke_user))
+        .routes(routes!(users::reset_password))
+        .routes(routes!(users::list_tokens, users::issue_token))
+        .routes(routes!(users::revoke_token))
+        .routes(routes!(users::list_delegations, users::create_delegation))
+        .routes(routes!(audit::query_audit))
+        .split_for_parts()
+}
+
+/// JSON bodies: a malformed one gets a problem+json naming what is wrong.
+pub(crate) struct JsonBody<T>(pub T);
+
+impl<S, T> axum::extract::FromRequest<S> for JsonBody<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = crate::error::ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(JsonBody(v)),
+            Err(rejection) => {
+                let status = rejection.status();
+                let code = if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    "body_too_large"
+                } else if status == axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE {
+                    "unsupported_media_type"
+                } else {
+                    "invalid_json"
+                };
+                Err(crate::error::ApiError::new(status, code, rejection.body_text()))
+            }
+        }
+    }
+}

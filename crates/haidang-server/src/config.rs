@@ -1,0 +1,364 @@
+//! Configuration: defaults, then a TOML file, then `HAIDANG__SECTION__KEY` environment variables.
+//! Every item is documented where it is declared (this is what `print-default-config` shows).
+//! Unknown keys and bad values stop the start with an error naming the key. Secrets (database
+//! passwords) are never printed.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub storage: StorageConfig,
+    pub auth: AuthConfig,
+    pub audit: AuditConfig,
+    pub map: MapConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address and port to listen on.
+    pub listen: String,
+    /// Largest request body accepted, in bytes; larger ones get 413.
+    pub body_limit_bytes: usize,
+    /// A request taking longer than this is answered 408.
+    pub request_timeout_secs: u64,
+    /// On shutdown, requests in flight get this long to finish.
+    pub shutdown_grace_secs: u64,
+    /// PEM certificate chain; with `tls_key`, the server speaks HTTPS (rustls) and cookies are Secure.
+    pub tls_cert: String,
+    /// PEM private key for `tls_cert`.
+    pub tls_key: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// Folder for the embedded database, the audit key and chain head.
+    pub data_dir: String,
+    /// Empty: SQLite in data_dir. Otherwise sqlite://FILE or postgres://USER:PASSWORD@HOST/DB.
+    pub database_url: String,
+    /// Connections in the pool.
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// A console session ends after this many minutes without a request.
+    pub idle_timeout_minutes: i64,
+    /// A console session ends after this many hours in any case.
+    pub session_lifetime_hours: i64,
+    /// Failed sign-ins in a row before sign-in is locked.
+    pub max_failed_logins: i64,
+    /// How long sign-in stays locked after too many failures.
+    pub lockout_minutes: i64,
+    /// Name shown in authenticator apps.
+    pub totp_issuer: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// File with the HMAC key that seals the audit trail (created on first start). Keep it outside
+    /// the database and its backups. Empty: data_dir/audit.key.
+    pub key_file: String,
+    /// File holding the chain head, so deleting the last records is detected. Empty:
+    /// data_dir/audit-head.json.
+    pub head_file: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MapConfig {
+    /// Tile URL template of an intranet basemap, e.g. https://tiles.tinh.gov.vn/{z}/{x}/{y}.png.
+    /// Empty: no basemap, the map shows the administrative boundaries only (works offline).
+    pub tile_url: String,
+    /// Attribution shown for the basemap.
+    pub tile_attribution: String,
+    /// Province whose communes the map shows (official 2-digit code).
+    pub province_code: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// "text" for people, "json" for log collectors.
+    pub format: String,
+    /// Filter in tracing's syntax, e.g. "info" or "haidang=debug,info".
+    pub level: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "127.0.0.1:8080".into(),
+            body_limit_bytes: 2 * 1024 * 1024,
+            request_timeout_secs: 30,
+            shutdown_grace_secs: 30,
+            tls_cert: String::new(),
+            tls_key: String::new(),
+        }
+    }
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig { data_dir: "haidang-data".into(), database_url: String::new(), max_connections: 8 }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            idle_timeout_minutes: 30,
+            session_lifetime_hours: 12,
+            max_failed_logins: 5,
+            lockout_minutes: 15,
+            totp_issuer: "Hai Dang IOC".into(),
+        }
+    }
+}
+
+impl Default for MapConfig {
+    fn default() -> Self {
+        MapConfig { tile_url: String::new(), tile_attribution: String::new(), province_code: "12".into() }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { format: "text".into(), level: "info".into() }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {message}")]
+    File { path: String, message: String },
+    #[error("config file {path}: {message}")]
+    Syntax { path: String, message: String },
+    #[error("config key {key}: {message}")]
+    Key { key: String, message: String },
+}
+
+fn key_error(key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Key { key: key.into(), message: message.into() }
+}
+
+/// Merges `overlay` into `base`, table by table.
+fn merge(base: &mut toml::Table, overlay: toml::Table) {
+    for (k, v) in overlay {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+/// Turns `HAIDANG__SERVER__LISTEN=…` pairs into a table; values that parse as TOML (numbers,
+/// booleans) keep their type, anything else is a string.
+fn env_table(vars: &[(String, String)]) -> Result<toml::Table, ConfigError> {
+    let mut table = toml::Table::new();
+    for (name, raw) in vars {
+        let Some(rest) = name.strip_prefix("HAIDANG__") else { continue };
+        let parts: Vec<String> = rest.split("__").map(str::to_lowercase).collect();
+        let [section, key] = parts.as_slice() else {
+            return Err(key_error(name, "environment variables take the form HAIDANG__SECTION__KEY"));
+        };
+        let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .filter(|v| !v.is_table() && !v.is_array())
+            .unwrap_or_else(|| toml::Value::String(raw.clone()));
+        let entry = table.entry(section.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if let toml::Value::Table(t) = entry {
+            t.insert(key.clone(), value);
+        }
+    }
+    Ok(table)
+}
+
+impl Config {
+    /// Loads defaults → file → environment, then validates.
+    pub fn load(file: Option<&Path>, env: &[(String, String)]) -> Result<Config, ConfigError> {
+        let mut table =
+            toml::Table::try_from(Config::default()).map_err(|e| key_error("(defaults)", e.to_string()))?;
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })?;
+            let parsed: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::Syntax {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })?;
+            merge(&mut table, parsed);
+        }
+        merge(&mut table, env_table(env)?);
+        let config: Config = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner().to_string();
+            // serde names an unknown field in the message; put the full key in front of it.
+            match inner.split('`').nth(1).filter(|_| inner.starts_with("unknown field")) {
+                Some(field) if path == "." || path.is_empty() => key_error(field, "unknown key"),
+                // Depending on where serde stops, the path may already end with the field.
+                Some(field) if path == field || path.ends_with(&format!(".{field}")) => {
+                    key_error(&path, "unknown key")
+                }
+                Some(field) => key_error(&format!("{path}.{field}"), "unknown key"),
+                None => key_error(&path, inner),
+            }
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.server.listen.parse::<SocketAddr>().map_err(|_| {
+            key_error("server.listen", format!("'{}' is not an address:port", self.server.listen))
+        })?;
+        if self.server.body_limit_bytes < 1024 {
+            return Err(key_error("server.body_limit_bytes", "must be at least 1024"));
+        }
+        if self.server.request_timeout_secs == 0 {
+            return Err(key_error("server.request_timeout_secs", "must be more than 0"));
+        }
+        if self.server.tls_cert.is_empty() != self.server.tls_key.is_empty() {
+            return Err(key_error(
+                "server.tls_key",
+                "tls_cert and tls_key go together: give both or neither",
+            ));
+        }
+        for (key, path) in
+            [("server.tls_cert", &self.server.tls_cert), ("server.tls_key", &self.server.tls_key)]
+        {
+            if !path.is_empty() && !Path::new(path).is_file() {
+                return Err(key_error(key, format!("no file at '{path}'")));
+            }
+        }
+        if self.storage.data_dir.trim().is_empty() {
+            return Err(key_error("storage.data_dir", "must not be empty"));
+        }
+        let url = &self.storage.database_url;
+        if !url.is_empty() && haidang_store::Backend::from_url(url).is_none() {
+            return Err(key_error(
+                "storage.database_url",
+                format!("'{}' must start with sqlite: or postgres://", haidang_store::redact(url)),
+            ));
+        }
+        if self.storage.max_connections == 0 {
+            return Err(key_error("storage.max_connections", "must be more than 0"));
+        }
+        for (key, v) in [
+            ("auth.idle_timeout_minutes", self.auth.idle_timeout_minutes),
+            ("auth.session_lifetime_hours", self.auth.session_lifetime_hours),
+            ("auth.max_failed_logins", self.auth.max_failed_logins),
+            ("auth.lockout_minutes", self.auth.lockout_minutes),
+        ] {
+            if v <= 0 {
+                return Err(key_error(key, "must be more than 0"));
+            }
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return Err(key_error("log.format", format!("'{}' is not one of text, json", self.log.format)));
+        }
+        if self.map.province_code.len() != 2 || !self.map.province_code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(key_error("map.province_code", "must be a 2-digit province code"));
+        }
+        if !self.map.tile_url.is_empty() && !self.map.tile_url.contains("{z}") {
+            return Err(key_error("map.tile_url", "must contain {z}, {x} and {y}"));
+        }
+        Ok(())
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        PathBuf::from(&self.storage.data_dir)
+    }
+
+    pub fn database_url(&self) -> String {
+        if self.storage.database_url.is_empty() {
+            format!("sqlite://{}?mode=rwc", self.data_dir().join("haidang.db").display())
+        } else {
+            self.storage.database_url.clone()
+        }
+    }
+
+    pub fn audit_key_file(&self) -> PathBuf {
+        if self.audit.key_file.is_empty() {
+            self.data_dir().join("audit.key")
+        } else {
+            PathBuf::from(&self.audit.key_file)
+        }
+    }
+
+    pub fn audit_head_file(&self) -> PathBuf {
+        if self.audit.head_file.is_empty() {
+            self.data_dir().join("audit-head.json")
+        } else {
+            PathBuf::from(&self.audit.head_file)
+        }
+    }
+
+    pub fn tls_enabled(&self) -> bool {
+        !self.server.tls_cert.is_empty()
+    }
+
+    /// The configuration as TOML with secrets hidden.
+    pub fn to_redacted_toml(&self) -> String {
+        let mut copy = self.clone();
+        copy.storage.database_url = haidang_store::redact(&copy.storage.database_url);
+        toml::to_string_pretty(&copy).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn env_overrides_file_overrides_defaults() {
+        let dir = std::env::temp_dir().join(format!("hd-cfg-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let file = dir.join("c.toml");
+        let _ = std::fs::write(&file, "[server]\nlisten = \"0.0.0.0:9000\"\nbody_limit_bytes = 4096\n");
+        let c = Config::load(Some(&file), &env(&[("HAIDANG__SERVER__BODY_LIMIT_BYTES", "8192")]));
+        let c = c.unwrap_or_default();
+        assert_eq!(c.server.listen, "0.0.0.0:9000");
+        assert_eq!(c.server.body_limit_bytes, 8192);
+        assert_eq!(c.auth.idle_timeout_minutes, 30);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn unknown_and_bad_keys_are_named() {
+        let e = Config::load(None, &env(&[("HAIDANG__SERVER__LISTN", "x")]));
+        assert_eq!(e, Err(key_error("server.listn", "unknown key")));
+        let e = Config::load(None, &env(&[("HAIDANG__SERVER__LISTEN", "nowhere")]));
+        assert!(matches!(e, Err(ConfigError::Key { key, .. }) if key == "server.listen"));
+        let e = Config::load(None, &env(&[("HAIDANG__AUTH__LOCKOUT_MINUTES", "soon")]));
+        assert!(matches!(e, Err(ConfigError::Key { key, .. }) if key == "auth.lockout_minutes"));
+        let e = Config::load(None, &env(&[("HAIDANG__NOPE__X", "1")]));
+        assert!(matches!(e, Err(ConfigError::Key { key, .. }) if key == "nope"));
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        let mut c = Config::default();
+        c.storage.database_url = "postgres://ioc:hunter2@db/ioc".into();
+        let text = c.to_redacted_toml();
+        assert!(!text.contains("hunter2"));
+        assert!(text.contains("ioc:***@db"));
+    }
+}

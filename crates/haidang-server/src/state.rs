@@ -1,0 +1,41 @@
+//! What every handler shares: configuration, the services, the in-memory unit index and the
+//! metrics registry.
+
+use std::sync::{Arc, RwLock};
+
+use haidang_core::accounts::AccountService;
+use haidang_core::audit::AuditService;
+use haidang_core::orgs::OrgService;
+use haidang_core::units::{UnitIndex, UnitService};
+use haidang_store::Store;
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::config::Config;
+
+pub struct AppState {
+    pub config: Config,
+    pub store: Arc<Store>,
+    pub accounts: AccountService,
+    pub orgs: OrgService,
+    pub units: UnitService,
+    pub audit: AuditService,
+    /// Point → unit lookups; replaced whole after an import.
+    pub unit_index: RwLock<Arc<UnitIndex>>,
+    pub metrics: PrometheusHandle,
+}
+
+impl AppState {
+    pub fn unit_index(&self) -> Arc<UnitIndex> {
+        match self.unit_index.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub fn set_unit_index(&self, index: UnitIndex) {
+        match self.unit_index.write() {
+            Ok(mut guard) => *guard = Arc::new(index),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(index),
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! The web console: server-rendered pages (askama), the language switch and the static files
+//! embedded in the binary. Pages read data through the same services as the API and post their
+//! forms as JSON to the API.
+
+mod admin;
+mod pages;
+mod static_files;
+
+use std::sync::Arc;
+
+use axum::routing::get;
+use axum::Router;
+use haidang_core::accounts::{Action, Subject, User};
+
+use crate::i18n::{Lang, Translations};
+use crate::state::AppState;
+
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/login", get(pages::login))
+        .route("/map", get(pages::map))
+        .route("/account/password", get(pages::password))
+        .route("/account/totp", get(pages::totp))
+        .route("/lang/{lang}", get(pages::switch_lang))
+        .route("/admin/orgs", get(admin::orgs))
+        .route("/admin/users", get(admin::users))
+        .route("/admin/tokens", get(admin::tokens))
+        .route("/admin/audit", get(admin::audit))
+        .route("/static/{*path}", get(static_files::serve))
+}
+
+pub struct NavItem {
+    pub id: &'static str,
+    pub href: &'static str,
+    pub label_key: &'static str,
+    pub active: bool,
+}
+
+pub struct UserBox {
+    pub display_name: String,
+    pub role_key: String,
+}
+
+/// What every page's layout needs.
+pub struct PageCtx {
+    pub t: &'static Translations,
+    pub lang: &'static str,
+    pub title: String,
+    pub path: String,
+    pub user: Option<UserBox>,
+    pub nav: Vec<NavItem>,
+}
+
+const NAV: [(&str, &str, &str, Action); 6] = [
+    ("home", "/", "nav.home", Action::ViewConsole),
+    ("map", "/map", "nav.map", Action::ViewConsole),
+    ("orgs", "/admin/orgs", "nav.orgs", Action::ViewOrgs),
+    ("users", "/admin/users", "nav.users", Action::ViewUsers),
+    ("tokens", "/admin/tokens", "nav.tokens", Action::ManageTokens),
+    ("audit", "/admin/audit", "nav.audit", Action::ViewAudit),
+];
+
+impl PageCtx {
+    pub fn new(lang: Lang, title_key: &str, path: &str, who: Option<(&User, &Subject)>) -> PageCtx {
+        let t = Translations::get(lang);
+        let nav = match who {
+            Some((_, subject)) => NAV
+                .iter()
+                .filter(|(_, _, _, action)| subject.can(*action, None))
+                .map(|(id, href, label_key, _)| NavItem { id, href, label_key, active: *href == path })
+                .collect(),
+            None => Vec::new(),
+        };
+        PageCtx {
+            t,
+            lang: lang.as_str(),
+            title: t.text(title_key).to_string(),
+            path: path.to_string(),
+            user: who.map(|(u, _)| UserBox {
+                display_name: u.display_name.clone(),
+                role_key: format!("role.{}", u.role.as_str()),
+            }),
+            nav,
+        }
+    }
+}
+
+/// Renders a template, or a plain 500 that names nothing internal.
+pub fn render(template: &impl askama::Template) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match template.render() {
+        Ok(html) => axum::response::Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed to render");
+            (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! Sign-in, home, map, first-sign-in steps and the language switch.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Redirect, Response};
+use haidang_core::accounts::{Action, SessionStage};
+use haidang_core::units::UnitKind;
+use serde::Deserialize;
+
+use super::{render, PageCtx};
+use crate::auth::{PageCaller, LANG_COOKIE};
+use crate::i18n::{format_number, Lang};
+use crate::state::AppState;
+
+/// Where a caller who may not see a page goes: sign-in, or the first-sign-in step still due.
+pub(crate) fn redirect_for(stage: Option<SessionStage>) -> Response {
+    match stage {
+        Some(SessionStage::ChangePassword) => Redirect::to("/account/password").into_response(),
+        Some(SessionStage::EnrolTotp) => Redirect::to("/account/totp").into_response(),
+        _ => Redirect::to("/login").into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    page: PageCtx,
+}
+
+pub async fn login(PageCaller(caller, lang, _): PageCaller) -> Response {
+    if caller.is_some() {
+        return Redirect::to("/").into_response();
+    }
+    render(&LoginPage { page: PageCtx::new(lang, "title.login", "/login", None) })
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    page: PageCtx,
+    greeting_name: String,
+    org_name: String,
+    communes: String,
+    provinces: String,
+    orgs: String,
+    users: Option<String>,
+    area: String,
+}
+
+pub async fn home(
+    State(state): State<Arc<AppState>>,
+    PageCaller(caller, lang, stage): PageCaller,
+) -> Response {
+    let Some(c) = caller else { return redirect_for(stage) };
+    let province = &state.config.map.province_code;
+    let communes = state.units.list(&c.subject, None, Some(province), false).await.unwrap_or_default();
+    let provinces =
+        state.units.list(&c.subject, Some(UnitKind::Province), None, false).await.unwrap_or_default();
+    let orgs = state.orgs.list(&c.subject).await.unwrap_or_default();
+    let org_name = orgs.iter().find(|o| o.id == c.user.org_id).map(|o| o.name_vi.clone()).unwrap_or_default();
+    let users = if c.subject.can(Action::ViewUsers, None) {
+        state.accounts.list_users(&c.subject).await.ok().map(|u| format_number(u.len() as f64, 0))
+    } else {
+        None
+    };
+    let area: f64 = communes.iter().filter_map(|u| u.area_km2).sum();
+    let page = HomePage {
+        page: PageCtx::new(lang, "title.home", "/", Some((&c.user, &c.subject))),
+        greeting_name: c.user.display_name.clone(),
+        org_name,
+        communes: format_number(communes.len() as f64, 0),
+        provinces: format_number(provinces.len() as f64, 0),
+        orgs: format_number(orgs.len() as f64, 0),
+        users,
+        area: format_number(area, 0),
+    };
+    render(&page)
+}
+
+#[derive(Template)]
+#[template(path = "map.html")]
+struct MapPage {
+    page: PageCtx,
+    province_code: String,
+    province_name: String,
+    tile_url: String,
+    tile_attribution: String,
+}
+
+pub async fn map(
+    State(state): State<Arc<AppState>>,
+    PageCaller(caller, lang, stage): PageCaller,
+) -> Response {
+    let Some(c) = caller else { return redirect_for(stage) };
+    let code = state.config.map.province_code.clone();
+    let province_name = state
+        .units
+        .detail(&c.subject, &code)
+        .await
+        .map(|d| if lang == Lang::En { d.unit.full_name_en } else { d.unit.full_name_vi })
+        .unwrap_or_default();
+    render(&MapPage {
+        page: PageCtx::new(lang, "title.map", "/map", Some((&c.user, &c.subject))),
+        province_code: code,
+        province_name,
+        tile_url: state.config.map.tile_url.clone(),
+        tile_attribution: state.config.map.tile_attribution.clone(),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "password.html")]
+struct PasswordPage {
+    page: PageCtx,
+}
+
+#[derive(Template)]
+#[template(path = "totp.html")]
+struct TotpPage {
+    page: PageCtx,
+}
+
+pub async fn password(PageCaller(caller, lang, stage): PageCaller) -> Response {
+    match (caller, stage) {
+        (Some(_), _) | (None, Some(SessionStage::ChangePassword)) => {
+            render(&PasswordPage { page: PageCtx::new(lang, "title.password", "/account/password", None) })
+        }
+        (None, other) => redirect_for(other),
+    }
+}
+
+pub async fn totp(PageCaller(caller, lang, stage): PageCaller) -> Response {
+    match (caller, stage) {
+        (Some(_), _) | (None, Some(SessionStage::EnrolTotp)) => {
+            render(&TotpPage { page: PageCtx::new(lang, "title.totp", "/account/totp", None) })
+        }
+        (None, other) => redirect_for(other),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Back {
+    back: Option<String>,
+}
+
+pub async fn switch_lang(Path(lang): Path<String>, Query(q): Query<Back>) -> Response {
+    let lang = Lang::parse(&lang).unwrap_or_default();
+    // Only paths on this site, never an open redirect.
+    let back = q.back.filter(|b| b.starts_with('/') && !b.starts_with("//")).unwrap_or_else(|| "/".into());
+    let mut headers = HeaderMap::new();
+    let cookie = format!("{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age=31536000", lang.as_str());
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        headers.insert(header::SET_COOKIE, v);
+    }
+    (headers, Redirect::to(&back)).into_response()
+}

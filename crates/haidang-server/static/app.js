@@ -1,0 +1,291 @@
+/*
+ * Hải Đăng console — page behaviour shared by every screen.
+ *
+ * Plain ES2019, no modules, no build step. This file never contains
+ * user-facing text: messages come from the server (RFC 9457 problem
+ * details, already localised) or from data- attributes in the templates.
+ */
+(function () {
+  "use strict";
+
+  var JSON_HEADERS = {
+    "Content-Type": "application/json",
+    "Accept": "application/json"
+  };
+
+  // Vietnam has no DST, so a fixed offset is exact for Asia/Ho_Chi_Minh.
+  var VN_OFFSET = "+07:00";
+
+  /* ---------- Navigation after sign-in steps ---------- */
+
+  // A `?next=` target is only honoured when it is a same-origin path:
+  // "//host" and "/\host" are protocol-relative URLs in browsers.
+  function safeNextParam() {
+    if (!document.getElementById("login-form")) return null;
+    var next = new URLSearchParams(window.location.search).get("next");
+    if (!next || next.charAt(0) !== "/") return null;
+    var second = next.charAt(1);
+    if (second === "/" || second === "\\") return null;
+    return next;
+  }
+
+  /** Goes to the page for a server `next` step ("home", "change_password", "enrol_totp"). */
+  function followNext(next) {
+    var dest;
+    if (next === "change_password") {
+      dest = "/account/password";
+    } else if (next === "enrol_totp") {
+      dest = "/account/totp";
+    } else {
+      dest = (next === "home" && safeNextParam()) || "/";
+    }
+    window.location.assign(dest);
+  }
+
+  /* ---------- HTTP helpers ---------- */
+
+  function postJson(url, method, body) {
+    return fetch(url, {
+      method: method || "POST",
+      headers: JSON_HEADERS,
+      credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body)
+    });
+  }
+
+  // Resolves to the parsed JSON body, or null when the body is empty or not JSON
+  // (e.g. 204 No Content from logout and revoke).
+  function readJson(res) {
+    return res.text().then(function (text) {
+      if (!text) return null;
+      try {
+        return JSON.parse(text);
+      } catch (e) {
+        return null;
+      }
+    });
+  }
+
+  // Message for a failed response: problem detail, then title, then the HTTP status.
+  function problemMessage(problem, res) {
+    if (problem && typeof problem === "object") {
+      if (problem.detail) return String(problem.detail);
+      if (problem.title) return String(problem.title);
+    }
+    return res.statusText || String(res.status);
+  }
+
+  function showError(box, message) {
+    if (!box) return;
+    box.textContent = message;
+    box.hidden = false;
+  }
+
+  function hideError(box) {
+    if (!box) return;
+    box.hidden = true;
+    box.textContent = "";
+  }
+
+  function submitButtons(form) {
+    return form.querySelectorAll('button[type="submit"], button:not([type]), input[type="submit"]');
+  }
+
+  function setBusy(form, busy) {
+    form.dataset.busy = busy ? "true" : "";
+    if (busy) form.setAttribute("aria-busy", "true");
+    else form.removeAttribute("aria-busy");
+    var buttons = submitButtons(form);
+    for (var i = 0; i < buttons.length; i++) buttons[i].disabled = busy;
+  }
+
+  /* ---------- Sign-in form ---------- */
+
+  function handleLogin(form) {
+    var errorBox = document.getElementById("login-error");
+    var totpField = document.getElementById("totp-field");
+    var totpInput = document.getElementById("totp");
+    var body = {
+      username: form.elements.username ? form.elements.username.value : "",
+      password: form.elements.password ? form.elements.password.value : ""
+    };
+    var code = totpInput ? totpInput.value.trim() : "";
+    if (code) body.totp_code = code;
+
+    hideError(errorBox);
+    setBusy(form, true);
+    postJson("/api/v1/auth/login", "POST", body)
+      .then(function (res) {
+        return readJson(res).then(function (data) {
+          if (res.ok) {
+            followNext(data && data.next);
+            return; // stay busy while the browser navigates
+          }
+          setBusy(form, false);
+          if (data && data.code === "totp_required" && totpField) {
+            totpField.hidden = false;
+            if (totpInput) totpInput.focus();
+          }
+          showError(errorBox, problemMessage(data, res));
+        });
+      })
+      .catch(function (err) {
+        setBusy(form, false);
+        showError(errorBox, form.getAttribute("data-network-error") || err.message);
+      });
+  }
+
+  /* ---------- Generic JSON forms (form[data-json-action]) ---------- */
+
+  // "YYYY-MM-DDTHH:MM[:SS]" from <input type=datetime-local> → RFC 3339 in Vietnam time.
+  function localTimeToRfc3339(value) {
+    if (/T\d{2}:\d{2}$/.test(value)) value += ":00";
+    return value + VN_OFFSET;
+  }
+
+  function formToJson(form) {
+    var out = {};
+    var els = form.elements;
+    for (var i = 0; i < els.length; i++) {
+      var el = els[i];
+      var tag = el.tagName;
+      if (!el.name || el.disabled) continue;
+      if (tag !== "INPUT" && tag !== "SELECT" && tag !== "TEXTAREA") continue;
+      var type = (el.type || "").toLowerCase();
+      if (type === "submit" || type === "button" || type === "reset" || type === "image" || type === "file") continue;
+
+      if (type === "checkbox") {
+        out[el.name] = el.checked;
+        continue;
+      }
+      if (type === "radio") {
+        if (el.checked) out[el.name] = el.value;
+        continue;
+      }
+      if (tag === "SELECT" && el.multiple) {
+        out[el.name] = Array.prototype.filter
+          .call(el.options, function (o) { return o.selected; })
+          .map(function (o) { return o.value; });
+        continue;
+      }
+
+      var value = el.value;
+      if (el.hasAttribute("data-list")) {
+        out[el.name] = value.split(",")
+          .map(function (s) { return s.trim(); })
+          .filter(function (s) { return s !== ""; });
+        continue;
+      }
+      if (value === "") continue; // empty fields are left for server defaults
+      if (el.hasAttribute("data-local-time")) {
+        out[el.name] = localTimeToRfc3339(value);
+      } else if (type === "number") {
+        var n = Number(value);
+        if (!isNaN(n)) out[el.name] = n;
+      } else {
+        out[el.name] = value;
+      }
+    }
+    return out;
+  }
+
+  // The form's own error box: first descendant, else the nearest following
+  // sibling, else one created at the end of the form.
+  function errorBoxFor(form) {
+    var box = form.querySelector(".error-box");
+    if (box) return box;
+    for (var sib = form.nextElementSibling; sib; sib = sib.nextElementSibling) {
+      if (sib.classList.contains("error-box")) return sib;
+    }
+    box = document.createElement("div");
+    box.className = "error-box";
+    box.setAttribute("role", "alert");
+    box.hidden = true;
+    form.appendChild(box);
+    return box;
+  }
+
+  // Shows a one-time secret (API token, TOTP seed) in the data-json-show target.
+  function showSecret(selector, data) {
+    var target = document.querySelector(selector);
+    if (!target) return;
+    var secret = typeof data.secret === "string" ? data.secret
+      : typeof data.token === "string" ? data.token : "";
+    target.textContent = secret;
+    if (target.id) {
+      var box = document.getElementById(target.id + "-box");
+      if (box) box.hidden = false;
+      var uri = data.otpauth_url || data.uri;
+      var uriEl = document.getElementById(target.id + "-uri");
+      if (uri && uriEl) {
+        uriEl.textContent = uri;
+        uriEl.hidden = false;
+      }
+    }
+    target.hidden = false;
+  }
+
+  function handleJsonForm(form) {
+    if (form.dataset.busy === "true") return; // ignore double submits
+    var errorBox = errorBoxFor(form);
+    var method = (form.getAttribute("data-json-method") || "POST").toUpperCase();
+    var body = formToJson(form);
+
+    hideError(errorBox);
+    setBusy(form, true);
+    postJson(form.getAttribute("data-json-action"), method, method === "GET" ? undefined : body)
+      .then(function (res) {
+        return readJson(res).then(function (data) {
+          if (!res.ok) {
+            setBusy(form, false);
+            showError(errorBox, problemMessage(data, res));
+            return;
+          }
+          var show = form.getAttribute("data-json-show");
+          if (show) {
+            setBusy(form, false);
+            showSecret(show, data || {});
+          } else if (form.hasAttribute("data-json-next")) {
+            followNext(data && data.next);
+          } else if (form.getAttribute("data-json-redirect")) {
+            window.location.assign(form.getAttribute("data-json-redirect"));
+          } else {
+            window.location.reload();
+          }
+        });
+      })
+      .catch(function (err) {
+        setBusy(form, false);
+        showError(errorBox, form.getAttribute("data-network-error") || err.message);
+      });
+  }
+
+  /* ---------- Wiring ---------- */
+
+  // One delegated listener, so forms added later (e.g. by htmx) work too.
+  function onSubmit(event) {
+    var form = event.target;
+    if (!form || form.tagName !== "FORM") return;
+    if (form.id === "login-form") {
+      event.preventDefault();
+      handleLogin(form);
+    } else if (form.hasAttribute("data-json-action")) {
+      event.preventDefault();
+      handleJsonForm(form);
+    }
+  }
+
+  function setup() {
+    document.addEventListener("submit", onSubmit);
+    document.documentElement.dataset.js = "ready";
+  }
+
+  // Exposed for map.js and future scripts; not a module system, just a namespace.
+  window.Haidang = { followNext: followNext };
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", setup);
+  } else {
+    setup();
+  }
+})();

@@ -1,0 +1,212 @@
+//! The command line. Every command takes `--data-dir` and `--config` like `serve`, so it works
+//! on the same store as a running server.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "haidang", version, about = "Hải Đăng: the province's Intelligent Operations Centre")]
+pub struct Cli {
+    /// Folder for the embedded database, audit key and chain head (overrides storage.data_dir).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// TOML configuration file.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve {
+        /// Load the demo province (Lai Châu) and one account per role, printing their passwords once.
+        #[arg(long)]
+        demo: bool,
+        /// Address to listen on (overrides server.listen).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Write a consistent, portable backup of a (possibly running) store.
+    Backup {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Load a backup into a new, empty store (SQLite or PostgreSQL).
+    Restore { file: PathBuf },
+    /// Accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// API tokens for machines.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Organisations.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Administrative units.
+    #[command(subcommand)]
+    Units(UnitsCommand),
+    /// The audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Print the default configuration (TOML, documented).
+    PrintDefaultConfig,
+    /// Measure point → unit lookups against a running server.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct Reasoned {
+    /// Why (recorded with the change).
+    #[arg(long)]
+    pub reason: String,
+    /// Reference of the written request ("số văn bản đề nghị").
+    #[arg(long)]
+    pub request_ref: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Issue an account; the password is read from standard input.
+    Create {
+        #[arg(long)]
+        username: String,
+        /// Organisation code.
+        #[arg(long)]
+        org: String,
+        /// admin, supervisor, operator, leader, officer, data_provider or auditor.
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[arg(long)]
+        password_stdin: bool,
+        #[arg(long, default_value = "")]
+        reason: String,
+        #[arg(long, default_value = "")]
+        request_ref: String,
+    },
+    List,
+    Lock {
+        username: String,
+        #[command(flatten)]
+        why: Reasoned,
+    },
+    Unlock {
+        username: String,
+        #[command(flatten)]
+        why: Reasoned,
+    },
+    Revoke {
+        username: String,
+        #[command(flatten)]
+        why: Reasoned,
+    },
+    /// Set a new password (read from standard input); the owner must change it at next sign-in.
+    SetPassword {
+        username: String,
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        why: Reasoned,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Issue a token and print it once.
+    Issue {
+        #[arg(long)]
+        user: String,
+        /// read, write, hub:read, hub:write (repeat or comma-separate).
+        #[arg(long, value_delimiter = ',', required = true)]
+        scope: Vec<String>,
+        /// Lifetime: 90d, 12h, 30m.
+        #[arg(long, default_value = "90d")]
+        expires_in: String,
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    List {
+        #[arg(long)]
+        user: Option<String>,
+    },
+    Revoke {
+        id: String,
+    },
+}
+
+// Parsed once per run, so the size of the Create variant does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    Create {
+        #[arg(long)]
+        code: String,
+        /// Name in Vietnamese.
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        name_en: Option<String>,
+        /// provincial_committee, department, commune_committee, operating_unit, police, utility, service_provider, other
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        parent: Option<String>,
+        #[arg(long = "sector", value_delimiter = ',')]
+        sectors: Vec<String>,
+        #[arg(long = "unit", value_delimiter = ',')]
+        units: Vec<String>,
+        #[arg(long)]
+        head: Option<String>,
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long)]
+        duty_phone: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+    },
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UnitsCommand {
+    /// Import a GeoJSON FeatureCollection joined to the official code list (all or nothing).
+    Import {
+        file: PathBuf,
+        /// Date the units are valid from (YYYY-MM-DD).
+        #[arg(long, default_value = "2025-07-01")]
+        valid_from: String,
+    },
+    /// Import successions from CSV: new_code,old_code,effective_on,note.
+    Successions { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the whole chain and the head file; names the first broken or missing record.
+    Verify,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Base URL of a running server.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// Account to sign in with.
+    #[arg(long, default_value = "operator")]
+    pub username: String,
+    /// Password (read from standard input when absent).
+    #[arg(long)]
+    pub password: Option<String>,
+    /// Lookups to send.
+    #[arg(long, default_value_t = 20_000)]
+    pub requests: usize,
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+}

@@ -1,0 +1,13 @@
+//! The `haidang` command: wiring of store, services and server, the demo province, and the
+//! operator commands. `main.rs` only parses arguments and calls in here, so tests drive the same
+//! code.
+
+pub mod bench;
+pub mod cli;
+pub mod commands;
+pub mod demo;
+pub mod reference;
+pub mod serve;
+pub mod setup;
+
+pub use setup::{build_state, load_config, open_store, Opened};

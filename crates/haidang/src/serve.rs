@@ -1,0 +1,73 @@
+//! `haidang serve`: open the store, load the demo if asked, build the unit index, listen, and
+//! stop gracefully on Ctrl-C or SIGTERM.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use haidang_server::config::Config;
+use haidang_server::state::AppState;
+
+use crate::demo;
+use crate::setup::build_state;
+
+/// Builds the state, seeding the demo when asked; returns the new demo accounts' passwords.
+pub async fn prepare(
+    config: Config,
+    with_demo: bool,
+) -> anyhow::Result<(Arc<AppState>, Vec<(String, String)>)> {
+    let state = build_state(config).await?;
+    let passwords = if with_demo { demo::seed(&state).await? } else { Vec::new() };
+    let n = haidang_server::rebuild_unit_index(&state).await?;
+    tracing::info!(units = n, "unit index built");
+    Ok((state, passwords))
+}
+
+pub fn print_demo_passwords(passwords: &[(String, String)]) {
+    if passwords.is_empty() {
+        return;
+    }
+    println!(
+        "Demo accounts (passwords are shown this once; the demo's accounts need no password change or TOTP):"
+    );
+    for (username, password) in passwords {
+        println!("  {username:<12} {password}");
+    }
+}
+
+pub async fn run(config: Config, with_demo: bool) -> anyhow::Result<()> {
+    let listen = config.server.listen.clone();
+    let (state, passwords) = prepare(config, with_demo).await?;
+    let listener =
+        std::net::TcpListener::bind(&listen).with_context(|| format!("cannot listen on {listen}"))?;
+    let scheme = if state.config.tls_enabled() { "https" } else { "http" };
+    print_demo_passwords(&passwords);
+    println!("Hải Đăng is listening on {scheme}://{}", listener.local_addr()?);
+    let store = state.store.clone();
+    haidang_server::launch(state, listener, shutdown_signal()).await?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+pub async fn shutdown_signal() {
+    {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term => {},
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! Opening the store and building the application state from the configuration, the same way
+//! for `serve` and for every operator command.
+
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use anyhow::{anyhow, Context};
+use haidang_core::accounts::service::AuthSettings;
+use haidang_core::accounts::AccountService;
+use haidang_core::audit::{AuditKey, AuditService};
+use haidang_core::orgs::OrgService;
+use haidang_core::repo::Repositories;
+use haidang_core::units::{CodeList, UnitIndex, UnitService};
+use haidang_server::config::Config;
+use haidang_server::state::AppState;
+use haidang_store::{Store, StoreOptions};
+use jiff::SignedDuration;
+use rand::RngCore;
+
+use crate::reference;
+
+/// Defaults → file → environment, with `--data-dir` on top.
+pub fn load_config(file: Option<&Path>, data_dir: Option<&Path>) -> anyhow::Result<Config> {
+    let env: Vec<(String, String)> = std::env::vars().filter(|(k, _)| k.starts_with("HAIDANG__")).collect();
+    let mut config = Config::load(file, &env)?;
+    if let Some(dir) = data_dir {
+        config.storage.data_dir = dir.display().to_string();
+    }
+    Ok(config)
+}
+
+/// Reads the audit key, creating it (readable by the owner only) on first start.
+pub fn audit_key(path: &Path) -> anyhow::Result<AuditKey> {
+    if !path.exists() {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        }
+        let mut bytes = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut bytes);
+        write_private(path, hex::encode(bytes).as_bytes())?;
+        tracing::info!(path = %path.display(), "created a new audit key");
+    }
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading audit key {}", path.display()))?;
+    let bytes = hex::decode(text.trim()).map_err(|_| anyhow!("audit key {} is not hex", path.display()))?;
+    AuditKey::new(bytes).ok_or_else(|| anyhow!("audit key {} is shorter than 32 bytes", path.display()))
+}
+
+fn write_private(path: &Path, body: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options.open(path).with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(body)?;
+    f.sync_all()?;
+    Ok(())
+}
+
+/// Connects and migrates.
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<Store>> {
+    std::fs::create_dir_all(config.data_dir())
+        .with_context(|| format!("creating data folder {}", config.data_dir().display()))?;
+    let key = audit_key(&config.audit_key_file())?;
+    let store = Store::connect(
+        &config.database_url(),
+        StoreOptions {
+            max_connections: config.storage.max_connections,
+            audit_key: key,
+            audit_head_file: Some(config.audit_head_file()),
+        },
+    )
+    .await?;
+    store.migrate().await?;
+    Ok(Arc::new(store))
+}
+
+pub struct Opened {
+    pub state: Arc<AppState>,
+}
+
+/// Everything `serve` needs; operator commands use the same services.
+pub async fn build_state(config: Config) -> anyhow::Result<Arc<AppState>> {
+    let store = open_store(&config).await?;
+    let repo: Arc<dyn Repositories> = store.clone();
+    let codes =
+        CodeList::parse(reference::UNIT_CODES_JSON).map_err(|e| anyhow!("embedded code list: {e}"))?;
+    let settings = AuthSettings {
+        idle_timeout: SignedDuration::from_mins(config.auth.idle_timeout_minutes),
+        session_lifetime: SignedDuration::from_hours(config.auth.session_lifetime_hours),
+        max_failed_logins: config.auth.max_failed_logins,
+        lockout: SignedDuration::from_mins(config.auth.lockout_minutes),
+        totp_issuer: config.auth.totp_issuer.clone(),
+    };
+    let state = Arc::new(AppState {
+        accounts: AccountService::new(repo.clone(), settings),
+        orgs: OrgService::new(repo.clone()),
+        units: UnitService::new(repo.clone(), Arc::new(codes)),
+        audit: AuditService::new(repo),
+        unit_index: RwLock::new(Arc::new(UnitIndex::build(&[]).map_err(|e| anyhow!("{e}"))?)),
+        metrics: haidang_server::metrics_handle(),
+        store,
+        config,
+    });
+    Ok(state)
+}
+
+/// The default configuration with each item's documentation, for `print-default-config`.
+pub fn default_config_text() -> String {
+    let body = toml::to_string_pretty(&Config::default()).unwrap_or_default();
+    format!(
+        "# Hải Đăng configuration. Every key can also be set as HAIDANG__SECTION__KEY in the environment.\n\
+         # See README.md (Configuration) for what each key does.\n\n{body}"
+    )
+}
