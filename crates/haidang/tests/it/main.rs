@@ -10,6 +10,6 @@ mod accounts;
 // TODO-later mod cli;
 mod harness;
 // TODO-later mod http;
-// TODO-later mod lifecycle;
+mod lifecycle;
 // TODO-later mod units_orgs;
 // TODO-later mod webdriver;
