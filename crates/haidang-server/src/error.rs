@@ -63,9 +63,9 @@ impl ApiError {
         let key = format!("error.{}", e.code());
         let mut detail = tr.text(&key).to_string();
         match &e {
-            CoreError::Validation { message, .. } | CoreError::WeakPassword(message) => {
-                detail = format!("{detail}: {message}");
-            }
+            // The field is named in the text too: not every client reads the `field` member.
+            CoreError::Validation { field, message } => detail = format!("{detail}: {field}: {message}"),
+            CoreError::WeakPassword(message) => detail = format!("{detail}: {message}"),
             CoreError::Conflict(message) | CoreError::Forbidden(message) => {
                 detail = format!("{detail} ({message})");
             }

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod accounts;
-// TODO-later mod audit;
+mod audit;
 // TODO-later mod backup;
 // TODO-later mod browser;
 // TODO-later mod cli;
