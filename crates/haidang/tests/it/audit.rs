@@ -43,8 +43,14 @@ async fn every_write_is_recorded_with_who_where_and_outcome() {
             .unwrap();
         assert_eq!(res.status(), 201);
         let auditor = app.signed_in("auditor").await;
-        let records: Value =
-            auditor.get(app.url("/api/v1/audit?action=org.create&target=dien-luc-than-uyen")).send().await.unwrap().json().await.unwrap();
+        let records: Value = auditor
+            .get(app.url("/api/v1/audit?action=org.create&target=dien-luc-than-uyen"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         let records = records.as_array().unwrap();
         assert_eq!(records.len(), 1, "exactly one record for one write request: {records:?}");
         let r = &records[0];
@@ -81,7 +87,8 @@ async fn every_write_is_recorded_with_who_where_and_outcome() {
         assert_eq!(page.status(), 200);
         assert!(page.text().await.unwrap().contains("dien-luc-than-uyen"));
         let (status, _, _) =
-            problem_code(app.signed_in("operator").await.get(app.url("/api/v1/audit")).send().await.unwrap()).await;
+            problem_code(app.signed_in("operator").await.get(app.url("/api/v1/audit")).send().await.unwrap())
+                .await;
         assert_eq!(status, 403);
         assert!(matches!(verify(&app).await, VerifyReport::Intact { .. }));
         app.stop().await;
@@ -118,7 +125,10 @@ async fn verify_names_a_deleted_record_in_the_middle() {
         let app = TestApp::spawn(backend).await;
         disable_guard(&app).await;
         exec(&app, "DELETE FROM audit_log WHERE seq = 5").await;
-        assert_eq!(verify(&app).await, VerifyReport::Broken(ChainProblem::Missing { from_seq: 5, to_seq: 5 }));
+        assert_eq!(
+            verify(&app).await,
+            VerifyReport::Broken(ChainProblem::Missing { from_seq: 5, to_seq: 5 })
+        );
         app.stop().await;
     }
 }

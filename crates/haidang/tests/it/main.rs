@@ -5,7 +5,7 @@
 
 mod accounts;
 mod audit;
-// TODO-later mod backup;
+mod backup;
 // TODO-later mod browser;
 // TODO-later mod cli;
 mod harness;
