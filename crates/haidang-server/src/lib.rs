@@ -37,13 +37,14 @@ pub fn app(state: Arc<AppState>) -> Router {
     let timeout = Duration::from_secs(state.config.server.request_timeout_secs);
     Router::new()
         .merge(api_router)
-        .layer(middleware::from_fn(problem_for_api_errors))
         .merge(web::router())
         .merge(ops::router(openapi))
         .route_layer(middleware::from_fn(ops::track_metrics))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(body_limit))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        // Outside the limits and the timeout, so their plain-text answers become problem+json too.
+        .layer(middleware::from_fn(problem_for_api_errors))
         .layer(middleware::from_fn(security_headers))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {

@@ -208,6 +208,13 @@ impl TestApp {
         c
     }
 
+    /// Tells the server to stop (as SIGTERM does) without waiting for it.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+
     /// Stops the server gracefully and waits for it.
     pub async fn stop(mut self) -> TestStore {
         if let Some(tx) = self.shutdown.take() {

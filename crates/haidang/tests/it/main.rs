@@ -9,7 +9,7 @@ mod backup;
 // TODO-later mod browser;
 // TODO-later mod cli;
 mod harness;
-// TODO-later mod http;
+mod http;
 mod lifecycle;
 // TODO-later mod units_orgs;
 // TODO-later mod webdriver;
