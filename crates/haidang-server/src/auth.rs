@@ -84,12 +84,17 @@ fn is_unsafe(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
+/// A cross-site form can only send form or plain-text bodies; a JSON content type (which needs a
+/// CORS preflight we never grant) or htmx's header proves the request came from our own pages.
 fn csrf_ok(parts: &Parts) -> bool {
     let json = parts
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/json"));
+        .map(|ct| ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+        .is_some_and(|ct| {
+            ct == "application/json" || (ct.starts_with("application/") && ct.ends_with("+json"))
+        });
     json || parts.headers.contains_key("hx-request")
 }
 

@@ -285,4 +285,82 @@ mod tests {
         s.token_scopes = Some(vec!["write".into()]);
         assert!(s.token_allows(true) && s.token_allows(false));
     }
+
+    /// The whole matrix, written out by hand from the regulations' roles, so a change to
+    /// `role_grant` must change this table too. A = everywhere, O = own organisation, - = no.
+    /// Columns: admin, supervisor, operator, leader, officer, data_provider, auditor.
+    const MATRIX: &[(Action, &str)] = &[
+        (Action::ViewConsole, "AAAAA-A"),
+        (Action::ViewUnits, "AAAAAAA"),
+        (Action::ManageUnits, "A------"),
+        (Action::ViewOrgs, "AAAAA-A"),
+        (Action::ManageOrgs, "A------"),
+        (Action::ViewUsers, "AA-A--A"),
+        (Action::ManageUsers, "AA-----"),
+        (Action::ManagePrivilegedUsers, "A------"),
+        (Action::ManageDelegations, "AA-----"),
+        (Action::ManageTokens, "AA-----"),
+        (Action::ViewAudit, "A-----A"),
+        (Action::ViewPersonalData, "-AA-O--"),
+        (Action::SendDataRequest, "-AAA---"),
+        (Action::DirectIncident, "-A-A---"),
+        (Action::ChangeConfiguration, "A------"),
+        (Action::SubmitData, "-AA-OO-"),
+        (Action::ReadData, "AAAAAA-"),
+        (Action::HandleAssignedWork, "-AA-O--"),
+    ];
+
+    const ROLES: [Role; 7] = [
+        Role::Admin,
+        Role::Supervisor,
+        Role::Operator,
+        Role::Leader,
+        Role::Officer,
+        Role::DataProvider,
+        Role::Auditor,
+    ];
+
+    #[test]
+    fn every_role_and_action_meets_the_matrix() {
+        assert_eq!(MATRIX.len(), Action::ALL.len(), "every action has a row");
+        for action in Action::ALL {
+            let (_, row) = MATRIX.iter().find(|(a, _)| *a == action).unwrap();
+            for (role, cell) in ROLES.iter().zip(row.chars()) {
+                let expected = match cell {
+                    'A' => Grant::All,
+                    'O' => Grant::OwnOrg,
+                    _ => Grant::No,
+                };
+                assert_eq!(role_grant(*role, action), expected, "{role:?} × {action:?}");
+                // What the grant means for a subject of that role in organisation "org-a".
+                let s = subject(*role, "org-a");
+                assert_eq!(
+                    s.can(action, Some("org-a")),
+                    expected != Grant::No,
+                    "{role:?} × {action:?} own org"
+                );
+                assert_eq!(
+                    s.can(action, Some("org-b")),
+                    expected == Grant::All,
+                    "{role:?} × {action:?} other org"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_leader_reads_all_but_personal_data_and_changes_no_configuration() {
+        let s = subject(Role::Leader, "ubnd");
+        assert!(
+            s.can(Action::ReadData, None)
+                && s.can(Action::DirectIncident, None)
+                && s.can(Action::SendDataRequest, None)
+        );
+        assert!(!s.can(Action::ViewPersonalData, None));
+        assert!(
+            !s.can(Action::ChangeConfiguration, None)
+                && !s.can(Action::ManageOrgs, None)
+                && !s.can(Action::ManageUsers, None)
+        );
+    }
 }

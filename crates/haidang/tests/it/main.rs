@@ -11,5 +11,5 @@ mod backup;
 mod harness;
 mod http;
 mod lifecycle;
-// TODO-later mod units_orgs;
+mod units_orgs;
 // TODO-later mod webdriver;
