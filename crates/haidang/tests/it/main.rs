@@ -6,10 +6,10 @@
 mod accounts;
 // TODO-later mod audit;
 // TODO-later mod backup;
-// TODO-later mod browser;
+mod browser;
 // TODO-later mod cli;
 mod harness;
 // TODO-later mod http;
 // TODO-later mod lifecycle;
 // TODO-later mod units_orgs;
-// TODO-later mod webdriver;
+mod webdriver;
