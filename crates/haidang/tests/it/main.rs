@@ -6,10 +6,10 @@
 mod accounts;
 mod audit;
 mod backup;
-// TODO-later mod browser;
-// TODO-later mod cli;
+mod browser;
+mod cli;
 mod harness;
 mod http;
 mod lifecycle;
 mod units_orgs;
-// TODO-later mod webdriver;
+mod webdriver;

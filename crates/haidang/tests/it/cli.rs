@@ -1,0 +1,1 @@
+//! The `haidang` command as an operator runs it.
