@@ -40,6 +40,12 @@ pub fn lang_of(parts: &Parts) -> Lang {
     })
 }
 
+/// The console's language: the user's own choice (the VI/EN switch), else Vietnamese, whatever
+/// the browser's locale. The API follows Accept-Language instead, for machines that ask.
+pub fn page_lang_of(parts: &Parts) -> Lang {
+    cookie(parts, LANG_COOKIE).and_then(Lang::parse).unwrap_or_default()
+}
+
 pub fn source_ip(parts: &Parts) -> Option<String> {
     parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ci| ci.0.ip().to_string())
 }
@@ -158,7 +164,7 @@ pub struct PageCaller(pub Option<Caller>, pub Lang, pub Option<SessionStage>);
 impl FromRequestParts<Arc<AppState>> for PageCaller {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
-        let lang = lang_of(parts);
+        let lang = page_lang_of(parts);
         match resolve(parts, state).await {
             Ok(c) => match c.session.as_ref().map(|s| s.stage) {
                 Some(SessionStage::Full) | None => Ok(PageCaller(

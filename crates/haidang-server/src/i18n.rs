@@ -111,6 +111,23 @@ impl Translations {
     }
 }
 
+/// Numbers in the page's language: Vietnamese "1.234.567" and "12,5", English "1,234,567" and "12.5".
+pub fn format_number_in(lang: Lang, value: f64, decimals: usize) -> String {
+    let vi = format_number(value, decimals);
+    match lang {
+        Lang::Vi => vi,
+        // Swap the two separators of the Vietnamese form.
+        Lang::En => vi
+            .chars()
+            .map(|c| match c {
+                '.' => ',',
+                ',' => '.',
+                other => other,
+            })
+            .collect(),
+    }
+}
+
 /// Vietnamese number formatting: "1.234.567" and "12,5".
 pub fn format_number(value: f64, decimals: usize) -> String {
     let text = format!("{:.*}", decimals, value.abs());
@@ -140,6 +157,8 @@ mod tests {
         assert_eq!(format_number(12.5, 1), "12,5");
         assert_eq!(format_number(-9070.42, 2), "-9.070,42");
         assert_eq!(format_number(999.0, 0), "999");
+        assert_eq!(format_number_in(Lang::En, -9070.42, 2), "-9,070.42");
+        assert_eq!(format_number_in(Lang::Vi, 9070.0, 0), "9.070");
     }
 
     #[test]

@@ -40,7 +40,7 @@
 
     // preferCanvas must stay false: each unit has to be its own SVG <path>
     // carrying the unit-* classes (browser tests count path.unit-commune).
-    var map = L.map("map", { preferCanvas: false });
+    var map = L.map("map", { preferCanvas: false, zoomSnap: 0.25 });
 
     var tileUrl = attr(el, "data-tile-url");
     if (tileUrl) {

@@ -92,6 +92,17 @@ pub struct Organisation {
     pub updated_at: Timestamp,
 }
 
+impl Organisation {
+    /// The English name when asked for and there is one, else the official Vietnamese name.
+    pub fn name(&self, english: bool) -> &str {
+        if english && !self.name_en.is_empty() {
+            &self.name_en
+        } else {
+            &self.name_vi
+        }
+    }
+}
+
 /// What is given to create an organisation.
 #[derive(Debug, Clone, Deserialize, Default)]
 pub struct NewOrganisation {

@@ -48,11 +48,7 @@ pub async fn orgs(
         .iter()
         .map(|o| OrgRow {
             code: o.code.clone(),
-            name: if lang == crate::i18n::Lang::En && !o.name_en.is_empty() {
-                o.name_en.clone()
-            } else {
-                o.name_vi.clone()
-            },
+            name: o.name(lang == crate::i18n::Lang::En).to_string(),
             kind_key: format!("org_kind.{}", o.kind.as_str()),
             sectors: o.sectors.join(", "),
             head: o.head_name.clone().unwrap_or_default(),
@@ -100,7 +96,8 @@ pub async fn users(
     };
     let never = crate::i18n::Translations::get(lang).text("common.never").to_string();
     let orgs = state.orgs.list(&c.subject).await.unwrap_or_default();
-    let org_names: HashMap<String, String> = orgs.iter().map(|o| (o.id.clone(), o.name_vi.clone())).collect();
+    let org_names: HashMap<String, String> =
+        orgs.iter().map(|o| (o.id.clone(), o.name(lang == crate::i18n::Lang::En).to_string())).collect();
     let users = state.accounts.list_users(&c.subject).await.unwrap_or_default();
     let usernames: HashMap<String, String> =
         users.iter().map(|u| (u.id.clone(), u.username.clone())).collect();
@@ -161,7 +158,10 @@ pub async fn users(
         page: PageCtx::new(lang, "title.users", "/admin/users", Some((&c.user, &c.subject))),
         users: rows,
         can_manage: c.subject.can(Action::ManageUsers, None),
-        orgs: orgs.iter().map(|o| (o.code.clone(), o.name_vi.clone())).collect(),
+        orgs: orgs
+            .iter()
+            .map(|o| (o.code.clone(), o.name(lang == crate::i18n::Lang::En).to_string()))
+            .collect(),
         roles: Role::ALL
             .iter()
             .filter(|r| can_privileged || !matches!(r, Role::Admin | Role::Supervisor))

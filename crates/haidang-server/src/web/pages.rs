@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::{render, PageCtx};
 use crate::auth::{PageCaller, LANG_COOKIE};
-use crate::i18n::{format_number, Lang};
+use crate::i18n::{format_number_in, Lang};
 use crate::state::AppState;
 
 /// Where a caller who may not see a page goes: sign-in, or the first-sign-in step still due.
@@ -60,9 +60,13 @@ pub async fn home(
     let provinces =
         state.units.list(&c.subject, Some(UnitKind::Province), None, false).await.unwrap_or_default();
     let orgs = state.orgs.list(&c.subject).await.unwrap_or_default();
-    let org_name = orgs.iter().find(|o| o.id == c.user.org_id).map(|o| o.name_vi.clone()).unwrap_or_default();
+    let org_name = orgs
+        .iter()
+        .find(|o| o.id == c.user.org_id)
+        .map(|o| o.name(lang == Lang::En).to_string())
+        .unwrap_or_default();
     let users = if c.subject.can(Action::ViewUsers, None) {
-        state.accounts.list_users(&c.subject).await.ok().map(|u| format_number(u.len() as f64, 0))
+        state.accounts.list_users(&c.subject).await.ok().map(|u| format_number_in(lang, u.len() as f64, 0))
     } else {
         None
     };
@@ -71,11 +75,11 @@ pub async fn home(
         page: PageCtx::new(lang, "title.home", "/", Some((&c.user, &c.subject))),
         greeting_name: c.user.display_name.clone(),
         org_name,
-        communes: format_number(communes.len() as f64, 0),
-        provinces: format_number(provinces.len() as f64, 0),
-        orgs: format_number(orgs.len() as f64, 0),
+        communes: format_number_in(lang, communes.len() as f64, 0),
+        provinces: format_number_in(lang, provinces.len() as f64, 0),
+        orgs: format_number_in(lang, orgs.len() as f64, 0),
         users,
-        area: format_number(area, 0),
+        area: format_number_in(lang, area, 0),
     };
     render(&page)
 }
