@@ -1,4 +1,3 @@
-#![allow(dead_code)] // some helpers serve test modules still to come
 //! Test servers on SQLite (always) and PostgreSQL (when HAIDANG_TEST_POSTGRES_URL names a
 //! server), each in its own data folder and database, removed afterwards.
 
