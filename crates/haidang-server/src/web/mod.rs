@@ -97,3 +97,6 @@ pub fn render(template: &impl askama::Template) -> axum::response::Response {
         }
     }
 }
+
+#[cfg(test)]
+mod template_tests;
