@@ -40,34 +40,39 @@ pub async fn run(config: Config, with_demo: bool) -> anyhow::Result<()> {
     let listener =
         std::net::TcpListener::bind(&listen).with_context(|| format!("cannot listen on {listen}"))?;
     let scheme = if state.config.tls_enabled() { "https" } else { "http" };
+    let shutdown = shutdown_signal();
     print_demo_passwords(&passwords);
     println!("Hải Đăng is listening on {scheme}://{}", listener.local_addr()?);
     let store = state.store.clone();
-    haidang_server::launch(state, listener, shutdown_signal()).await?;
+    haidang_server::launch(state, listener, shutdown).await?;
     store.close().await;
     tracing::info!("stopped");
     Ok(())
 }
 
-pub async fn shutdown_signal() {
-    {
-        let ctrl_c = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
+/// SIGTERM or Ctrl-C. The handlers are installed here, before the server says it is listening,
+/// so a signal that arrives at once still stops it gracefully instead of killing it.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+    #[cfg(unix)]
+    let signals = {
+        use tokio::signal::unix::{signal, SignalKind};
+        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+    };
+    async move {
         #[cfg(unix)]
-        let term = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut s) => {
-                    s.recv().await;
+        match signals {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {},
+                    _ = int.recv() => {},
                 }
-                Err(_) => std::future::pending::<()>().await,
             }
-        };
-        #[cfg(not(unix))]
-        let term = std::future::pending::<()>();
-        tokio::select! {
-            _ = ctrl_c => {},
-            _ = term => {},
+            _ => {
+                tracing::warn!("cannot listen for signals; stop the server with Ctrl-C");
+                let _ = tokio::signal::ctrl_c().await;
+            }
         }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

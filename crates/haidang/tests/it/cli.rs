@@ -276,3 +276,70 @@ async fn backup_and_restore_from_the_command_line() {
         assert!(err.contains("not empty"), "{err}");
     }
 }
+
+/// Reads the child's stdout until the server says it is listening; returns what it printed.
+fn wait_until_listening(child: &mut std::process::Child) -> (String, String) {
+    use std::io::BufRead;
+    let stdout = child.stdout.take().unwrap();
+    let mut printed = String::new();
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        printed.push_str(&line);
+        printed.push('\n');
+        if let Some(url) = line.strip_prefix("Hải Đăng is listening on ") {
+            return (printed, url.trim().to_string());
+        }
+    }
+    panic!("the server stopped before listening:\n{printed}");
+}
+
+fn sigterm(child: &std::process::Child) {
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+}
+
+#[tokio::test]
+async fn serve_demo_prints_passwords_once_logs_json_with_request_ids_and_stops_on_sigterm() {
+    let dir = TempDir::new("cli-serve");
+    let start = || {
+        Command::new(env!("CARGO_BIN_EXE_haidang"))
+            .args(["--data-dir", dir.0.to_str().unwrap(), "serve", "--demo", "--listen", "127.0.0.1:0"])
+            .env_remove("HAIDANG__STORAGE__DATABASE_URL")
+            .env("HAIDANG__LOG__FORMAT", "json")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut child = start();
+    let (printed, url) = wait_until_listening(&mut child);
+    for role in ["admin", "supervisor", "operator", "leader", "officer", "auditor"] {
+        assert!(printed.lines().any(|l| l.trim_start().starts_with(role)), "{role} missing from:\n{printed}");
+    }
+    let res = reqwest::Client::new()
+        .get(format!("{url}/readyz"))
+        .header("x-request-id", "yeu-cau-7f3a")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    sigterm(&child);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "SIGTERM is a clean stop");
+    let logs = String::from_utf8_lossy(&out.stderr);
+    let line = logs
+        .lines()
+        .find(|l| l.contains("yeu-cau-7f3a"))
+        .unwrap_or_else(|| panic!("no log line with the request id:\n{logs}"));
+    let parsed: serde_json::Value =
+        serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+    assert_eq!(parsed["span"]["request_id"], "yeu-cau-7f3a", "{parsed}");
+
+    // The second start finds the accounts and prints no password.
+    let mut child = start();
+    let (printed, _) = wait_until_listening(&mut child);
+    assert!(!printed.contains("admin "), "passwords are shown only at the first start:\n{printed}");
+    sigterm(&child);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{:?}: {}", out.status, String::from_utf8_lossy(&out.stderr));
+}
