@@ -213,3 +213,61 @@ async fn graceful_shutdown_finishes_the_request_in_flight_and_keeps_it() {
         state.store.close().await;
     }
 }
+
+#[tokio::test]
+async fn tls_with_rustls_and_ring_and_secure_cookies() {
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let store = TestStore::new(Backend::Sqlite).await;
+    let cert_file = store.dir.0.join("cert.pem");
+    let key_file = store.dir.0.join("key.pem");
+    std::fs::write(&cert_file, cert.cert.pem()).unwrap();
+    std::fs::write(&key_file, cert.key_pair.serialize_pem()).unwrap();
+    let mut config = store.config();
+    config.server.tls_cert = cert_file.display().to_string();
+    config.server.tls_key = key_file.display().to_string();
+    let app = TestApp::spawn_config(store, config, true).await;
+    let port = app.base.rsplit(':').next().unwrap().to_string();
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert.cert.der().clone()).unwrap();
+    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let c = reqwest::Client::builder().use_preconfigured_tls(tls).build().unwrap();
+    let base = format!("https://localhost:{port}");
+    assert_eq!(c.get(format!("{base}/healthz")).send().await.unwrap().status(), 200);
+    let res = c
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"username": "operator", "password": app.passwords["operator"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let cookie = res.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.contains("; Secure") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    // Plain HTTP on the TLS port gets nowhere.
+    assert!(reqwest::get(format!("http://localhost:{port}/healthz"))
+        .await
+        .map(|r| r.status() != 200)
+        .unwrap_or(true));
+    app.stop().await;
+}
+
+/// No OpenSSL and no aws-lc anywhere in the build: rustls with ring only.
+#[test]
+fn the_build_has_no_openssl_and_no_aws_lc() {
+    let lock =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.lock"))
+            .unwrap();
+    for banned in ["openssl-sys", "openssl", "native-tls", "aws-lc-rs", "aws-lc-sys"] {
+        assert!(!lock.contains(&format!("name = \"{banned}\"")), "{banned} is in Cargo.lock");
+    }
+    assert!(lock.contains("name = \"ring\""));
+}
