@@ -125,6 +125,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         errors += e;
     }
     report(&format!("HTTP GET /api/v1/units/lookup, {} connections", args.concurrency), all, wall.elapsed());
+    // The server's own measure of the index lookup (a summary in its metrics).
+    let metrics = client.get(format!("{}/metrics", args.url)).send().await?.text().await?;
+    for line in metrics.lines().filter(|l| l.starts_with("haidang_unit_lookup_seconds")) {
+        println!("  server: {line}");
+    }
     if errors > 0 {
         bail!("{errors} requests failed");
     }

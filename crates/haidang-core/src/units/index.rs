@@ -5,11 +5,11 @@ use geo::{BoundingRect, Contains, MultiPolygon, Point};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::RTree;
 
-use super::{AdminUnit, UnitImportError, UnitKind};
+use super::{AdminUnit, UnitImportError};
 
 struct Entry {
-    code: String,
-    kind: UnitKind,
+    /// The unit without its boundary, so a lookup answers without touching the store.
+    unit: AdminUnit,
     shape: MultiPolygon<f64>,
 }
 
@@ -39,7 +39,7 @@ impl UnitIndex {
                 Rectangle::from_corners([rect.min().x, rect.min().y], [rect.max().x, rect.max().y]),
                 entries.len(),
             ));
-            entries.push(Entry { code: unit.code.clone(), kind: unit.kind, shape });
+            entries.push(Entry { unit: AdminUnit { geometry: None, ..unit.clone() }, shape });
         }
         Ok(UnitIndex { entries, tree: RTree::bulk_load(boxes) })
     }
@@ -53,13 +53,24 @@ impl UnitIndex {
             .map(|b| &self.entries[b.data])
             .filter(|e| e.shape.contains(&point))
             .collect();
-        hits.sort_by(|a, b| a.kind.depth_rank().cmp(&b.kind.depth_rank()).then_with(|| a.code.cmp(&b.code)));
-        hits.into_iter().map(|e| e.code.as_str()).collect()
+        hits.sort_by(|a, b| {
+            a.unit
+                .kind
+                .depth_rank()
+                .cmp(&b.unit.kind.depth_rank())
+                .then_with(|| a.unit.code.cmp(&b.unit.code))
+        });
+        hits.into_iter().map(|e| e.unit.code.as_str()).collect()
     }
 
     /// The most specific unit containing the point.
     pub fn lookup(&self, lon: f64, lat: f64) -> Option<&str> {
         self.lookup_all(lon, lat).into_iter().next()
+    }
+
+    /// An indexed unit (without its boundary).
+    pub fn unit(&self, code: &str) -> Option<&AdminUnit> {
+        self.entries.iter().find(|e| e.unit.code == code).map(|e| &e.unit)
     }
 
     pub fn len(&self) -> usize {
@@ -74,6 +85,7 @@ impl UnitIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::units::UnitKind;
 
     fn unit(code: &str, kind: UnitKind, ring: &str) -> AdminUnit {
         AdminUnit {
@@ -104,5 +116,6 @@ mod tests {
         assert_eq!(index.lookup_all(2.0, 2.0), vec!["03388", "12"]);
         assert_eq!(index.lookup(4.7, 1.6), Some("12"));
         assert_eq!(index.lookup(20.0, 20.0), None);
+        assert_eq!(index.unit("03388").map(|u| u.geometry.is_none()), Some(true));
     }
 }
