@@ -18,6 +18,8 @@ fn init_logging(format: &str, level: &str) {
 }
 
 fn main() -> ExitCode {
+    // rustls with ring, once, before anything (server, database, bench client) opens TLS.
+    haidang_server::install_crypto_provider();
     let cli = Cli::parse();
     if matches!(cli.command, Command::PrintDefaultConfig) {
         print!("{}", haidang::setup::default_config_text());

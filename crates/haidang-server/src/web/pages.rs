@@ -20,7 +20,9 @@ pub(crate) fn redirect_for(stage: Option<SessionStage>) -> Response {
     match stage {
         Some(SessionStage::ChangePassword) => Redirect::to("/account/password").into_response(),
         Some(SessionStage::EnrolTotp) => Redirect::to("/account/totp").into_response(),
-        _ => Redirect::to("/login").into_response(),
+        // Signed in but not allowed here (a typed or old link): home, not the sign-in page.
+        Some(SessionStage::Full) => Redirect::to("/").into_response(),
+        None => Redirect::to("/login").into_response(),
     }
 }
 
@@ -153,7 +155,10 @@ pub struct Back {
 pub async fn switch_lang(Path(lang): Path<String>, Query(q): Query<Back>) -> Response {
     let lang = Lang::parse(&lang).unwrap_or_default();
     // Only paths on this site, never an open redirect.
-    let back = q.back.filter(|b| b.starts_with('/') && !b.starts_with("//")).unwrap_or_else(|| "/".into());
+    let back = q
+        .back
+        .filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.starts_with("/\\"))
+        .unwrap_or_else(|| "/".into());
     let mut headers = HeaderMap::new();
     let cookie = format!("{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age=31536000", lang.as_str());
     if let Ok(v) = HeaderValue::from_str(&cookie) {

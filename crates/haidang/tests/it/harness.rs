@@ -34,6 +34,8 @@ pub fn service_url(var: &str) -> Option<String> {
 
 /// SQLite always; PostgreSQL when configured.
 pub fn backends() -> Vec<Backend> {
+    // As the binary does at start: every TLS user (reqwest, sqlx, the server) shares ring.
+    haidang_server::install_crypto_provider();
     let mut v = vec![Backend::Sqlite];
     if service_url("HAIDANG_TEST_POSTGRES_URL").is_some() {
         v.push(Backend::Postgres);
@@ -118,6 +120,7 @@ pub struct TestStore {
 
 impl TestStore {
     pub async fn new(backend: Backend) -> TestStore {
+        haidang_server::install_crypto_provider();
         let dir = TempDir::new("store");
         let pg = match backend {
             Backend::Sqlite => None,
@@ -167,6 +170,7 @@ impl TestApp {
     }
 
     pub async fn spawn_config(store: TestStore, config: Config, demo: bool) -> TestApp {
+        haidang_server::install_crypto_provider();
         let (state, passwords) = haidang::serve::prepare(config, demo).await.expect("prepare");
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

@@ -8,6 +8,7 @@ mod audit;
 mod backup;
 mod browser;
 mod cli;
+mod console;
 mod harness;
 mod http;
 mod lifecycle;

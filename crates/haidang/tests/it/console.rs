@@ -1,0 +1,74 @@
+//! The console's pages as each role meets them: navigation, access, language, the map's basemap
+//! setting and the lifecycle forms.
+
+use crate::harness::{Backend, TestApp, TestStore};
+
+fn nav_ids(html: &str) -> Vec<String> {
+    html.split("id=\"nav-").skip(1).map(|s| s.split('"').next().unwrap_or_default().to_string()).collect()
+}
+
+#[tokio::test]
+async fn navigation_and_pages_follow_the_role() {
+    let store = TestStore::new(Backend::Sqlite).await;
+    let mut config = store.config();
+    config.map.tile_url = "https://ban-do.laichau.gov.vn/{z}/{x}/{y}.png".into();
+    let app = TestApp::spawn_config(store, config, true).await;
+    let expected: [(&str, &[&str]); 6] = [
+        ("admin", &["home", "map", "orgs", "users", "tokens", "audit"]),
+        ("supervisor", &["home", "map", "orgs", "users", "tokens"]),
+        ("operator", &["home", "map", "orgs"]),
+        ("leader", &["home", "map", "orgs", "users"]),
+        ("officer", &["home", "map", "orgs"]),
+        ("auditor", &["home", "map", "orgs", "users", "audit"]),
+    ];
+    for (role, nav) in expected {
+        let c = app.signed_in(role).await;
+        let home = c.get(app.url("/")).send().await.unwrap();
+        assert_eq!(home.status(), 200);
+        let html = home.text().await.unwrap();
+        assert_eq!(nav_ids(&html), nav.iter().map(|s| s.to_string()).collect::<Vec<_>>(), "{role}");
+        assert!(html.contains("lang=\"vi\""), "Vietnamese first");
+        // A page outside the role's navigation sends the user home, without the page's content.
+        for (id, path) in [("users", "/admin/users"), ("tokens", "/admin/tokens"), ("audit", "/admin/audit")]
+        {
+            let res = c.get(app.url(path)).send().await.unwrap();
+            let landed = res.url().path().to_string();
+            if nav.contains(&id) {
+                assert_eq!((res.status().as_u16(), landed.as_str()), (200, path), "{role} {path}");
+            } else {
+                assert_eq!(landed, "/", "{role} {path} should go home");
+            }
+        }
+    }
+
+    // Signed out: every page leads to the sign-in form.
+    for path in ["/", "/map", "/admin/users"] {
+        let res = reqwest::get(app.url(path)).await.unwrap();
+        assert_eq!(res.url().path(), "/login", "{path}");
+    }
+
+    let admin = app.signed_in("admin").await;
+    // The configured intranet basemap reaches the map page.
+    let map = admin.get(app.url("/map")).send().await.unwrap().text().await.unwrap();
+    assert!(map.contains("data-tile-url=\"https://ban-do.laichau.gov.vn/{z}/{x}/{y}.png\""), "{map}");
+    assert!(map.contains("/static/vendor/leaflet/leaflet.js"), "Leaflet is served locally");
+    assert_eq!(reqwest::get(app.url("/static/vendor/leaflet/leaflet.js")).await.unwrap().status(), 200);
+    // The users page offers the lifecycle actions with their reason and written-request fields.
+    let users = admin.get(app.url("/admin/users")).send().await.unwrap().text().await.unwrap();
+    assert!(
+        users.contains("/lock\"")
+            && users.contains("name=\"reason\"")
+            && users.contains("name=\"request_ref\"")
+    );
+
+    // The language switch: English pages with the same navigation.
+    let res = admin.get(app.url("/lang/en?back=/admin/orgs")).send().await.unwrap();
+    assert_eq!(res.url().path(), "/admin/orgs");
+    let html = res.text().await.unwrap();
+    assert!(html.contains("lang=\"en\""));
+    assert!(html.contains("Department of Agriculture and Environment"), "organisation names in English");
+    // No open redirect through the switch.
+    let res = admin.get(app.url("/lang/vi?back=//evil.example/")).send().await.unwrap();
+    assert_eq!(res.url().host_str(), Some("127.0.0.1"));
+    app.stop().await;
+}
