@@ -180,10 +180,7 @@ impl AccountRepository for Store {
             other => other,
         })?;
         insert_lifecycle(&mut tx, event).await?;
-        let record = self.append_in_tx(&mut tx, audit).await?;
-        tx.commit().await.map_err(db_err)?;
-        self.after_commit(&record);
-        Ok(())
+        self.commit_audited(tx, audit).await
     }
 
     async fn get_user(&self, id: &str) -> CoreResult<Option<User>> {
@@ -253,10 +250,7 @@ impl AccountRepository for Store {
             }
         }
         insert_lifecycle(&mut tx, event).await?;
-        let record = self.append_in_tx(&mut tx, audit).await?;
-        tx.commit().await.map_err(db_err)?;
-        self.after_commit(&record);
-        Ok(())
+        self.commit_audited(tx, audit).await
     }
 
     async fn set_password(
@@ -290,10 +284,7 @@ impl AccountRepository for Store {
                 .await
                 .map_err(db_err)?;
         }
-        let record = self.append_in_tx(&mut tx, audit).await?;
-        tx.commit().await.map_err(db_err)?;
-        self.after_commit(&record);
-        Ok(())
+        self.commit_audited(tx, audit).await
     }
 
     async fn set_totp(

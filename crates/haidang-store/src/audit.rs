@@ -117,6 +117,19 @@ impl Store {
     }
 
     /// After a commit: move the head file forward.
+    /// Seals `audit` into the transaction, commits both, then moves the head file forward: the
+    /// ending of every audited write.
+    pub(crate) async fn commit_audited(
+        &self,
+        mut tx: Transaction<'static, Any>,
+        audit: &AuditEvent,
+    ) -> CoreResult<()> {
+        let record = self.append_in_tx(&mut tx, audit).await?;
+        tx.commit().await.map_err(db_err)?;
+        self.after_commit(&record);
+        Ok(())
+    }
+
     pub(crate) fn after_commit(&self, record: &AuditRecord) {
         if let Some(path) = &self.audit_head_file {
             let head = ChainHead { seq: record.seq, mac: record.mac.clone() };

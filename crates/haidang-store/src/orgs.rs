@@ -63,10 +63,7 @@ impl OrgRepository for Store {
             }
             other => other,
         })?;
-        let record = self.append_in_tx(&mut tx, audit).await?;
-        tx.commit().await.map_err(db_err)?;
-        self.after_commit(&record);
-        Ok(())
+        self.commit_audited(tx, audit).await
     }
 
     async fn list_orgs(&self) -> CoreResult<Vec<Organisation>> {

@@ -85,10 +85,7 @@ impl UnitRepository for Store {
             .await
             .map_err(db_err)?;
         }
-        let record = self.append_in_tx(&mut tx, audit).await?;
-        tx.commit().await.map_err(db_err)?;
-        self.after_commit(&record);
-        Ok(())
+        self.commit_audited(tx, audit).await
     }
 
     async fn list_units(
