@@ -44,10 +44,20 @@
 
   /* ---------- HTTP helpers ---------- */
 
+  // The API follows Accept-Language, the pages follow the VI/EN switch (Vietnamese by default):
+  // ask for the page's language so messages match the screen whatever the browser's locale.
+  function requestHeaders() {
+    var headers = {};
+    for (var k in JSON_HEADERS) headers[k] = JSON_HEADERS[k];
+    var lang = document.documentElement.lang;
+    if (lang) headers["Accept-Language"] = lang;
+    return headers;
+  }
+
   function postJson(url, method, body) {
     return fetch(url, {
       method: method || "POST",
-      headers: JSON_HEADERS,
+      headers: requestHeaders(),
       credentials: "same-origin",
       body: body === undefined ? undefined : JSON.stringify(body)
     });
@@ -85,6 +95,26 @@
     if (!box) return;
     box.hidden = true;
     box.textContent = "";
+  }
+
+  // Localised text for a failed fetch (server unreachable): the form's own, else the page's.
+  function networkError(form, err) {
+    return form.getAttribute("data-network-error") ||
+      document.body.getAttribute("data-network-error") || err.message;
+  }
+
+  // Marks the input the server named in a problem's `field` member, and focuses it.
+  function markInvalidField(form, problem) {
+    if (!problem || typeof problem.field !== "string" || !problem.field) return;
+    var el = form.elements.namedItem(problem.field);
+    if (!el || typeof el.setAttribute !== "function") return;
+    el.setAttribute("aria-invalid", "true");
+    if (typeof el.focus === "function") el.focus();
+  }
+
+  function clearInvalidFields(form) {
+    var marked = form.querySelectorAll('[aria-invalid="true"]');
+    for (var i = 0; i < marked.length; i++) marked[i].removeAttribute("aria-invalid");
   }
 
   function submitButtons(form) {
@@ -131,7 +161,7 @@
       })
       .catch(function (err) {
         setBusy(form, false);
-        showError(errorBox, form.getAttribute("data-network-error") || err.message);
+        showError(errorBox, networkError(form, err));
       });
   }
 
@@ -154,6 +184,11 @@
       var type = (el.type || "").toLowerCase();
       if (type === "submit" || type === "button" || type === "reset" || type === "image" || type === "file") continue;
 
+      if (type === "checkbox" && el.hasAttribute("data-list-item")) {
+        if (!Array.isArray(out[el.name])) out[el.name] = [];
+        if (el.checked) out[el.name].push(el.value);
+        continue;
+      }
       if (type === "checkbox") {
         out[el.name] = el.checked;
         continue;
@@ -227,11 +262,15 @@
 
   function handleJsonForm(form) {
     if (form.dataset.busy === "true") return; // ignore double submits
+    // Irreversible actions (revoking) ask first; the question comes from the template.
+    var question = form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) return;
     var errorBox = errorBoxFor(form);
     var method = (form.getAttribute("data-json-method") || "POST").toUpperCase();
     var body = formToJson(form);
 
     hideError(errorBox);
+    clearInvalidFields(form);
     setBusy(form, true);
     postJson(form.getAttribute("data-json-action"), method, method === "GET" ? undefined : body)
       .then(function (res) {
@@ -239,6 +278,7 @@
           if (!res.ok) {
             setBusy(form, false);
             showError(errorBox, problemMessage(data, res));
+            markInvalidField(form, data);
             return;
           }
           var show = form.getAttribute("data-json-show");
@@ -256,7 +296,7 @@
       })
       .catch(function (err) {
         setBusy(form, false);
-        showError(errorBox, form.getAttribute("data-network-error") || err.message);
+        showError(errorBox, networkError(form, err));
       });
   }
 
@@ -275,8 +315,71 @@
     }
   }
 
+  /* ---------- Expandable table rows (button[data-toggle-row]) ---------- */
+
+  // The button names the hidden <tr> holding a row's forms (users' lifecycle actions).
+  function onClick(event) {
+    var button = event.target && event.target.closest ? event.target.closest("[data-toggle-row]") : null;
+    if (!button) return;
+    var row = document.querySelector(button.getAttribute("data-toggle-row"));
+    if (!row) return;
+    var open = row.hidden;
+    row.hidden = !open;
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    var owner = button.closest("tr");
+    if (owner) owner.classList.toggle("is-expanded", open);
+    if (open) {
+      var first = row.querySelector("input, select, textarea");
+      // preventScroll: on a phone the table scrolls sideways and must stay where it is.
+      if (first) first.focus({ preventScroll: true });
+    }
+  }
+
+  /* ---------- Quick filter above a table (input[data-filter-table]) ---------- */
+
+  function normalise(text) {
+    // Case- and diacritic-insensitive, so "muong te" finds "Mường Tè"; đ has no decomposition.
+    return text.toLocaleLowerCase("vi").normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/\u0111/g, "d");
+  }
+
+  function applyFilter(input) {
+    var table = document.querySelector(input.getAttribute("data-filter-table"));
+    if (!table || !table.tBodies[0]) return;
+    var body = table.tBodies[0];
+    var needle = normalise(input.value.trim());
+    var rows = body.rows;
+    var shown = 0;
+    for (var i = 0; i < rows.length; i++) {
+      var row = rows[i];
+      if (row.hasAttribute("data-filter-empty-row") || row.querySelector("td.empty")) continue;
+      if (row.dataset.filterText === undefined) row.dataset.filterText = normalise(row.textContent);
+      var match = !needle || row.dataset.filterText.indexOf(needle) !== -1;
+      row.hidden = !match;
+      if (match) shown++;
+    }
+    var emptyRow = body.querySelector("tr[data-filter-empty-row]");
+    if (!emptyRow) {
+      emptyRow = document.createElement("tr");
+      emptyRow.setAttribute("data-filter-empty-row", "");
+      var cell = document.createElement("td");
+      cell.className = "empty";
+      cell.colSpan = table.tHead && table.tHead.rows[0] ? table.tHead.rows[0].cells.length : 1;
+      cell.textContent = input.getAttribute("data-filter-empty") || "";
+      emptyRow.appendChild(cell);
+      body.appendChild(emptyRow);
+    }
+    emptyRow.hidden = shown > 0 || !needle;
+  }
+
+  function onInput(event) {
+    var input = event.target;
+    if (input && input.hasAttribute && input.hasAttribute("data-filter-table")) applyFilter(input);
+  }
+
   function setup() {
     document.addEventListener("submit", onSubmit);
+    document.addEventListener("click", onClick);
+    document.addEventListener("input", onInput);
     document.documentElement.dataset.js = "ready";
   }
 

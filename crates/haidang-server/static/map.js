@@ -114,6 +114,9 @@
       if (countEl) {
         countEl.textContent = attr(el, "data-error");
         countEl.classList.add("error");
+        // The "how many units" label makes no sense in front of an error message.
+        var label = countEl.previousElementSibling;
+        if (label) label.hidden = true;
       }
       el.setAttribute("data-loaded", "error");
       // Leaflet needs a view before it can draw anything (e.g. attribution).
