@@ -85,9 +85,18 @@ impl AccountService {
         by.require(Action::ManageUsers, None)?;
         let username = new.username.trim().to_lowercase();
         validate_username(&username)?;
+        // Issuing an account is a lifecycle step like a lock: through the console or the API it
+        // needs its reason and written request. The terminal (`haidang user create`, run by the
+        // server's operator, audited as "cli") and the demo may leave them out.
+        if !by.user_id.is_empty() && !opts.demo {
+            require_reason(&LifecycleRequest {
+                reason: new.reason.clone(),
+                request_ref: new.request_ref.clone(),
+            })?;
+        }
         let role = Role::parse(&new.role)
             .ok_or_else(|| CoreError::validation("role", format!("unknown role '{}'", new.role)))?;
-        if matches!(role, Role::Admin | Role::Supervisor) {
+        if role.is_privileged() {
             by.require(Action::ManagePrivilegedUsers, None)?;
         }
         let org = match self.repo.get_org_by_code(&new.org).await? {
@@ -179,7 +188,7 @@ impl AccountService {
         by.require(Action::ManageUsers, None)?;
         require_reason(req)?;
         let user = self.find_user(target).await?;
-        if matches!(user.role, Role::Admin | Role::Supervisor) {
+        if user.role.is_privileged() {
             by.require(Action::ManagePrivilegedUsers, None)?;
         }
         if user.id == by.user_id {
@@ -226,7 +235,7 @@ impl AccountService {
         by.require(Action::ManageUsers, None)?;
         require_reason(req)?;
         let user = self.find_user(target).await?;
-        if matches!(user.role, Role::Admin | Role::Supervisor) {
+        if user.role.is_privileged() {
             by.require(Action::ManagePrivilegedUsers, None)?;
         }
         password::check_policy(new_password, &user.username)?;
@@ -343,7 +352,7 @@ impl AccountService {
         if ends_at.duration_since(starts_at) > SignedDuration::from_hours(24 * 366) {
             return Err(CoreError::validation("ends_at", "a delegation lasts at most one year"));
         }
-        if matches!(principal.role, Role::Admin | Role::Supervisor) {
+        if principal.role.is_privileged() {
             by.require(Action::ManagePrivilegedUsers, None)?;
         }
         let d = Delegation {

@@ -23,6 +23,12 @@ pub enum Role {
 }
 
 impl Role {
+    /// Admin and supervisor: only an administrator issues or changes these accounts, and they
+    /// must sign in with a second factor.
+    pub fn is_privileged(&self) -> bool {
+        matches!(self, Role::Admin | Role::Supervisor)
+    }
+
     pub const ALL: [Role; 7] = [
         Role::Admin,
         Role::Supervisor,
@@ -51,7 +57,7 @@ impl Role {
 
     /// Roles whose holders must use a second factor.
     pub fn requires_totp(&self) -> bool {
-        matches!(self, Role::Admin | Role::Supervisor)
+        self.is_privileged()
     }
 
     /// Machines never sign in with a password; they use API tokens.

@@ -26,16 +26,21 @@ pub enum OrgKind {
 }
 
 impl OrgKind {
+    /// Also the order lists show them in: the province's bodies before the communes'.
     pub const ALL: [OrgKind; 8] = [
         OrgKind::ProvincialCommittee,
         OrgKind::Department,
-        OrgKind::CommuneCommittee,
         OrgKind::OperatingUnit,
         OrgKind::Police,
         OrgKind::Utility,
         OrgKind::ServiceProvider,
+        OrgKind::CommuneCommittee,
         OrgKind::Other,
     ];
+
+    fn rank(&self) -> usize {
+        OrgKind::ALL.iter().position(|k| k == self).unwrap_or(OrgKind::ALL.len())
+    }
 
     pub fn as_str(&self) -> &'static str {
         match self {

@@ -82,6 +82,8 @@ impl OrgService {
 
     pub async fn list(&self, by: &Subject) -> CoreResult<Vec<Organisation>> {
         by.require(Action::ViewOrgs, None)?;
-        self.repo.list_orgs().await
+        let mut orgs = self.repo.list_orgs().await?;
+        orgs.sort_by(|a, b| a.kind.rank().cmp(&b.kind.rank()).then_with(|| a.name_vi.cmp(&b.name_vi)));
+        Ok(orgs)
     }
 }

@@ -116,10 +116,17 @@ pub async fn users(
                 AccountStatus::Revoked => "badge-muted",
             },
             last_login: u.last_login_at.map(format_local).unwrap_or_else(|| never.clone()),
-            actions: match u.status {
-                AccountStatus::Active => vec!["lock", "revoke"],
-                AccountStatus::Locked => vec!["unlock", "revoke"],
-                AccountStatus::Revoked => vec![],
+            // Only the actions this caller may take on this account.
+            actions: if !c.subject.can(Action::ManageUsers, None)
+                || (u.role.is_privileged() && !c.subject.can(Action::ManagePrivilegedUsers, None))
+            {
+                vec![]
+            } else {
+                match u.status {
+                    AccountStatus::Active => vec!["lock", "revoke"],
+                    AccountStatus::Locked => vec!["unlock", "revoke"],
+                    AccountStatus::Revoked => vec![],
+                }
             },
         })
         .collect();
@@ -164,7 +171,7 @@ pub async fn users(
             .collect(),
         roles: Role::ALL
             .iter()
-            .filter(|r| can_privileged || !matches!(r, Role::Admin | Role::Supervisor))
+            .filter(|r| can_privileged || !r.is_privileged())
             .map(|r| (r.as_str(), format!("role.{}", r.as_str())))
             .collect(),
         unused,
@@ -296,7 +303,7 @@ pub async fn audit(
     }
     let older_link = (records.len() as i64 == AUDIT_PAGE_SIZE).then(|| {
         let last = records.last().map(|r| r.seq).unwrap_or_default();
-        let enc = |s: &Option<String>| s.clone().unwrap_or_default().replace(['&', '?', '#', ' '], "");
+        let enc = |s: &Option<String>| percent_encode(s.as_deref().unwrap_or_default());
         format!(
             "/admin/audit?username={}&action={}&outcome={}&from={}&to={}&before_seq={last}",
             enc(&filter.username),
@@ -337,4 +344,25 @@ pub async fn audit(
         f_to: filter.to.clone().unwrap_or_default(),
         older_link,
     })
+}
+
+/// Percent-encodes a query value (everything but unreserved characters, RFC 3986).
+fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(super::percent_encode("a b&c=đ"), "a%20b%26c%3D%C4%91");
+    }
 }

@@ -131,7 +131,11 @@ struct TotpPage {
 
 pub async fn password(PageCaller(caller, lang, stage): PageCaller) -> Response {
     match (caller, stage) {
-        (Some(_), _) | (None, Some(SessionStage::ChangePassword)) => {
+        // Fully signed in: the usual menu and name; at the first sign-in step, the bare page.
+        (Some(c), _) => render(&PasswordPage {
+            page: PageCtx::new(lang, "title.password", "/account/password", Some((&c.user, &c.subject))),
+        }),
+        (None, Some(SessionStage::ChangePassword)) => {
             render(&PasswordPage { page: PageCtx::new(lang, "title.password", "/account/password", None) })
         }
         (None, other) => redirect_for(other),
@@ -140,7 +144,11 @@ pub async fn password(PageCaller(caller, lang, stage): PageCaller) -> Response {
 
 pub async fn totp(PageCaller(caller, lang, stage): PageCaller) -> Response {
     match (caller, stage) {
-        (Some(_), _) | (None, Some(SessionStage::EnrolTotp)) => {
+        // Fully signed in: the usual menu and name; at the first sign-in step, the bare page.
+        (Some(c), _) => render(&TotpPage {
+            page: PageCtx::new(lang, "title.totp", "/account/totp", Some((&c.user, &c.subject))),
+        }),
+        (None, Some(SessionStage::EnrolTotp)) => {
             render(&TotpPage { page: PageCtx::new(lang, "title.totp", "/account/totp", None) })
         }
         (None, other) => redirect_for(other),

@@ -133,13 +133,26 @@ async fn admin_created_accounts_change_password_then_enrol_totp() {
         let (status, code, _) = problem_code(
             admin
                 .post(app.url("/api/v1/users"))
-                .json(&json!({"username": "giamsat2", "org": "ioc", "role": "operator", "password": "Another long pass 77"}))
+                .json(&json!({"username": "giamsat2", "org": "ioc", "role": "operator", "password": "Another long pass 77",
+                              "reason": "bổ sung", "request_ref": "124/SKHCN-VP"}))
                 .send()
                 .await
                 .unwrap(),
         )
         .await;
         assert_eq!((status, code.as_str()), (409, "conflict"));
+        // Issuing an account needs the written request's reference, like every lifecycle step.
+        let (status, _, body) = problem_code(
+            admin
+                .post(app.url("/api/v1/users"))
+                .json(&json!({"username": "khongso", "org": "ioc", "role": "operator", "password": "Another long pass 77",
+                              "reason": "bổ sung"}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!((status, body["field"].as_str()), (422, Some("request_ref")), "{body}");
 
         let c = app.client();
         let res = login(&app, &c, "giamsat2", "Tam-thoi 2026 ca dem").await;
