@@ -128,3 +128,63 @@ pub struct AuditQuery {
     pub before_seq: Option<i64>,
     pub limit: Option<i64>,
 }
+
+/// Every action code the services record, for filters and their labels. A test checks that each
+/// code a service writes is listed here.
+pub const ACTIONS: [&str; 15] = [
+    "auth.login",
+    "auth.logout",
+    "auth.password_change",
+    "auth.totp_enrol",
+    "user.create",
+    "user.lock",
+    "user.unlock",
+    "user.revoke",
+    "user.password_reset",
+    "token.issue",
+    "token.revoke",
+    "org.create",
+    "delegation.create",
+    "units.import",
+    "units.successions",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::ACTIONS;
+
+    /// Every literal action a service passes to `AuditEvent::new` is in `ACTIONS`, so the
+    /// auditor's filter offers it.
+    #[test]
+    fn every_recorded_action_is_listed() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut stack = vec![src];
+        let mut found = 0;
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                for call in text.split("AuditEvent::new(").skip(1) {
+                    let Some(literal) = call.split('"').nth(1) else { continue };
+                    if literal.contains('{') || !literal.contains('.') {
+                        continue;
+                    }
+                    found += 1;
+                    assert!(
+                        ACTIONS.contains(&literal),
+                        "{} records {literal}, not in ACTIONS",
+                        path.display()
+                    );
+                }
+            }
+        }
+        assert!(found >= 10, "found only {found} recorded actions");
+        for kind in ["lock", "unlock", "revoke"] {
+            assert!(ACTIONS.contains(&format!("user.{kind}").as_str()));
+        }
+    }
+}

@@ -34,6 +34,7 @@ struct OrgsPage {
     orgs: Vec<OrgRow>,
     can_manage: bool,
     kinds: Vec<(&'static str, String)>,
+    sectors: &'static [&'static str],
 }
 
 pub async fn orgs(
@@ -60,6 +61,7 @@ pub async fn orgs(
         orgs: rows,
         can_manage: c.subject.can(Action::ManageOrgs, None),
         kinds: OrgKind::ALL.iter().map(|k| (k.as_str(), format!("org_kind.{}", k.as_str()))).collect(),
+        sectors: &haidang_core::orgs::SECTORS,
     })
 }
 
@@ -271,6 +273,7 @@ struct AuditPage {
     records: Vec<AuditRow>,
     error: Option<String>,
     outcomes: [&'static str; 3],
+    known_actions: &'static [&'static str],
     f_username: String,
     f_action: String,
     f_outcome: String,
@@ -336,6 +339,7 @@ pub async fn audit(
         page: PageCtx::new(lang, "title.audit", "/admin/audit", Some((&c.user, &c.subject))),
         records: rows,
         error,
+        known_actions: &haidang_core::audit::ACTIONS,
         outcomes: ["success", "failure", "denied"],
         f_username: filter.username.clone().unwrap_or_default(),
         f_action: filter.action.clone().unwrap_or_default(),

@@ -111,6 +111,12 @@ fn every_key_the_templates_and_code_use_exists_in_both_languages() {
     for o in [Outcome::Success, Outcome::Failure, Outcome::Denied] {
         keys.insert(format!("outcome.{}", o.as_str()));
     }
+    for s in haidang_core::orgs::SECTORS {
+        keys.insert(format!("sector.{s}"));
+    }
+    for a in haidang_core::audit::ACTIONS {
+        keys.insert(format!("audit_action.{}", a.replace('.', "_")));
+    }
     // Stable error codes, from the domain and from the HTTP layer.
     for code in [
         "validation_failed",
