@@ -34,12 +34,44 @@ pub enum CoreError {
     #[error("not allowed: {0}")]
     Forbidden(String),
     #[error("password rejected: {0}")]
-    WeakPassword(String),
+    WeakPassword(PasswordRule),
     /// The store failed; the message is for logs only.
     #[error("storage error: {0}")]
     Storage(String),
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// Which password rule was broken; the console shows it in the user's language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordRule {
+    TooShort { min: usize },
+    ContainsUsername,
+    Repetitive,
+    Common,
+}
+
+impl PasswordRule {
+    /// Stable code, also the translation key under `password_rule.`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            PasswordRule::TooShort { .. } => "too_short",
+            PasswordRule::ContainsUsername => "contains_username",
+            PasswordRule::Repetitive => "repetitive",
+            PasswordRule::Common => "common",
+        }
+    }
+}
+
+impl std::fmt::Display for PasswordRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PasswordRule::TooShort { min } => write!(f, "must have at least {min} characters"),
+            PasswordRule::ContainsUsername => write!(f, "must not contain the username"),
+            PasswordRule::Repetitive => write!(f, "is too repetitive"),
+            PasswordRule::Common => write!(f, "is in the list of common passwords"),
+        }
+    }
 }
 
 impl CoreError {

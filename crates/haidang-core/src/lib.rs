@@ -9,4 +9,4 @@ pub mod repo;
 pub mod time;
 pub mod units;
 
-pub use error::{CoreError, CoreResult};
+pub use error::{CoreError, CoreResult, PasswordRule};

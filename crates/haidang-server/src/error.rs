@@ -64,8 +64,23 @@ impl ApiError {
         let mut detail = tr.text(&key).to_string();
         match &e {
             // The field is named in the text too: not every client reads the `field` member.
-            CoreError::Validation { field, message } => detail = format!("{detail}: {field}: {message}"),
-            CoreError::WeakPassword(message) => detail = format!("{detail}: {message}"),
+            // The field by its label in the user's language (the code when it has none).
+            CoreError::Validation { field, message } => {
+                let label_key = format!("field.{field}");
+                let label = match tr.text(&label_key) {
+                    same if same == label_key => field.as_str(),
+                    label => label,
+                };
+                detail = format!("{detail}: {label}: {message}");
+            }
+            CoreError::WeakPassword(rule) => {
+                let text = tr.text(&format!("password_rule.{}", rule.code())).to_string();
+                let min = match rule {
+                    haidang_core::PasswordRule::TooShort { min } => *min,
+                    _ => 0,
+                };
+                detail = format!("{detail}: {}", text.replace("{min}", &min.to_string()));
+            }
             CoreError::Conflict(message) | CoreError::Forbidden(message) => {
                 detail = format!("{detail} ({message})");
             }

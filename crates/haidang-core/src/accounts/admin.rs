@@ -110,10 +110,7 @@ impl AccountService {
         if !role.is_machine() {
             password::check_policy(&new.password, &username)?;
         } else if new.password.chars().count() < password::MIN_LENGTH {
-            return Err(CoreError::WeakPassword(format!(
-                "must have at least {} characters",
-                password::MIN_LENGTH
-            )));
+            return Err(CoreError::WeakPassword(crate::PasswordRule::TooShort { min: password::MIN_LENGTH }));
         }
         if self.repo.get_user_by_username(&username).await?.is_some() {
             return Err(CoreError::Conflict(format!("username '{username}' is taken")));

@@ -4,7 +4,7 @@
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 
-use crate::error::{CoreError, CoreResult};
+use crate::error::{CoreError, CoreResult, PasswordRule};
 
 pub const MIN_LENGTH: usize = 12;
 
@@ -37,15 +37,15 @@ pub fn verify_dummy(password: &str) {
 /// Checks the policy; the error says what is wrong so the user can fix it.
 pub fn check_policy(password: &str, username: &str) -> CoreResult<()> {
     if password.chars().count() < MIN_LENGTH {
-        return Err(CoreError::WeakPassword(format!("must have at least {MIN_LENGTH} characters")));
+        return Err(CoreError::WeakPassword(PasswordRule::TooShort { min: MIN_LENGTH }));
     }
     let lower = password.to_lowercase();
     if !username.is_empty() && lower.contains(&username.to_lowercase()) {
-        return Err(CoreError::WeakPassword("must not contain the username".into()));
+        return Err(CoreError::WeakPassword(PasswordRule::ContainsUsername));
     }
     let distinct: std::collections::HashSet<char> = lower.chars().collect();
     if distinct.len() < 4 {
-        return Err(CoreError::WeakPassword("is too repetitive".into()));
+        return Err(CoreError::WeakPassword(PasswordRule::Repetitive));
     }
     // Strip the digits and symbols people append ("Matkhau@2026") before comparing with the list.
     let core: String = lower.trim_end_matches(|c: char| !c.is_alphabetic()).to_string();
@@ -55,7 +55,7 @@ pub fn check_policy(password: &str, username: &str) -> CoreResult<()> {
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .any(|common| common == lower || common == core);
     if is_common {
-        return Err(CoreError::WeakPassword("is in the list of common passwords".into()));
+        return Err(CoreError::WeakPassword(PasswordRule::Common));
     }
     Ok(())
 }

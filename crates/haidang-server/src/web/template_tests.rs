@@ -117,6 +117,9 @@ fn every_key_the_templates_and_code_use_exists_in_both_languages() {
     for a in haidang_core::audit::ACTIONS {
         keys.insert(format!("audit_action.{}", a.replace('.', "_")));
     }
+    for rule in ["too_short", "contains_username", "repetitive", "common"] {
+        keys.insert(format!("password_rule.{rule}"));
+    }
     // Stable error codes, from the domain and from the HTTP layer.
     for code in [
         "validation_failed",

@@ -171,6 +171,8 @@ async fn admin_created_accounts_change_password_then_enrol_totp() {
         )
         .await;
         assert_eq!((status, code.as_str()), (422, "weak_password"), "{body}");
+        // The reason is given in the user's language (Vietnamese unless the client asks otherwise).
+        assert!(body["detail"].as_str().unwrap().contains("mật khẩu phổ biến"), "{body}");
         let res = c
             .post(app.url("/api/v1/auth/password"))
             .json(&json!({"current_password": "Tam-thoi 2026 ca dem", "new_password": "Đèn biển Lai Châu 2026"}))
