@@ -110,7 +110,21 @@ pub trait AuditRepository: Send + Sync {
     async fn audit_db_head(&self) -> CoreResult<Option<ChainHead>>;
 }
 
-/// Everything the services need from the store.
-pub trait Repositories: UnitRepository + OrgRepository + AccountRepository + AuditRepository {}
+/// Where each consumer of the audit trail (the event relay) has got to.
+#[async_trait]
+pub trait CursorRepository: Send + Sync {
+    /// The last audit sequence number handled; 0 before the first.
+    async fn event_cursor(&self, name: &str) -> CoreResult<i64>;
+    async fn set_event_cursor(&self, name: &str, seq: i64) -> CoreResult<()>;
+}
 
-impl<T: UnitRepository + OrgRepository + AccountRepository + AuditRepository> Repositories for T {}
+/// Everything the services need from the store.
+pub trait Repositories:
+    UnitRepository + OrgRepository + AccountRepository + AuditRepository + CursorRepository
+{
+}
+
+impl<T: UnitRepository + OrgRepository + AccountRepository + AuditRepository + CursorRepository> Repositories
+    for T
+{
+}

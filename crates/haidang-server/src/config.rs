@@ -16,6 +16,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub audit: AuditConfig,
     pub map: MapConfig,
+    pub bus: BusConfig,
     pub log: LogConfig,
 }
 
@@ -71,6 +72,32 @@ pub struct AuditConfig {
     /// File holding the chain head, so deleting the last records is detected. Empty:
     /// data_dir/audit-head.json.
     pub head_file: String,
+}
+
+/// Where domain events go: every committed change is published for the consumers that must not sit
+/// on the write path (and for other replicas).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct BusConfig {
+    /// "memory" (one server) or "nats" (NATS JetStream, shared by replicas).
+    pub kind: String,
+    /// NATS server, e.g. nats://127.0.0.1:4222 (kind = "nats").
+    pub nats_url: String,
+    /// JetStream stream that keeps the events (created when missing).
+    pub stream: String,
+    /// Events go to subjects `<subject_prefix>.<kind>`, e.g. haidang.events.org.create.
+    pub subject_prefix: String,
+}
+
+impl Default for BusConfig {
+    fn default() -> Self {
+        BusConfig {
+            kind: "memory".into(),
+            nats_url: "nats://127.0.0.1:4222".into(),
+            stream: "HAIDANG_EVENTS".into(),
+            subject_prefix: "haidang.events".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -265,6 +292,25 @@ impl Config {
         ] {
             if v <= 0 {
                 return Err(key_error(key, "must be more than 0"));
+            }
+        }
+        if !matches!(self.bus.kind.as_str(), "memory" | "nats") {
+            return Err(key_error("bus.kind", format!("'{}' is not one of memory, nats", self.bus.kind)));
+        }
+        if self.bus.kind == "nats" {
+            if !self.bus.nats_url.starts_with("nats://") && !self.bus.nats_url.starts_with("tls://") {
+                return Err(key_error("bus.nats_url", "must start with nats:// or tls://"));
+            }
+            if self.bus.stream.is_empty()
+                || !self.bus.stream.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                return Err(key_error("bus.stream", "must be letters, digits, '_' or '-'"));
+            }
+            if self.bus.subject_prefix.is_empty() || self.bus.subject_prefix.contains(['*', '>', ' ']) {
+                return Err(key_error(
+                    "bus.subject_prefix",
+                    "must be a plain subject such as haidang.events",
+                ));
             }
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {

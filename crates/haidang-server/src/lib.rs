@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod error;
+mod events;
 pub mod i18n;
 mod ops;
 pub mod state;
@@ -135,6 +136,8 @@ pub async fn launch(
         .config
         .tls_enabled()
         .then(|| (state.config.server.tls_cert.clone(), state.config.server.tls_key.clone()));
+    let (stop_relay, relay_stopped) = tokio::sync::watch::channel(false);
+    let relay = tokio::spawn(events::run_relay(state.clone(), relay_stopped));
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
     let watcher = handle.clone();
@@ -143,11 +146,15 @@ pub async fn launch(
         tracing::info!("shutting down: finishing requests in flight");
         watcher.graceful_shutdown(Some(grace));
     });
-    match tls {
-        Some((cert, key)) => {
-            let rustls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?;
-            axum_server::from_tcp_rustls(listener, rustls).handle(handle).serve(service).await
-        }
+    let served = match tls {
+        Some((cert, key)) => match axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await {
+            Ok(rustls) => axum_server::from_tcp_rustls(listener, rustls).handle(handle).serve(service).await,
+            Err(e) => Err(e),
+        },
         None => axum_server::from_tcp(listener).handle(handle).serve(service).await,
-    }
+    };
+    // Requests are done: publish what they committed, then stop the relay.
+    let _ = stop_relay.send(true);
+    let _ = relay.await;
+    served
 }

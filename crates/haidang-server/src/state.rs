@@ -19,6 +19,8 @@ pub struct AppState {
     pub orgs: OrgService,
     pub units: UnitService,
     pub audit: AuditService,
+    /// Where committed changes are published (by the relay that `launch` runs).
+    pub bus: Arc<dyn haidang_core::events::EventBus>,
     /// Point → unit lookups; replaced whole after an import.
     pub unit_index: RwLock<Arc<UnitIndex>>,
     pub metrics: PrometheusHandle,

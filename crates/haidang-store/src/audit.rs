@@ -131,6 +131,7 @@ impl Store {
     }
 
     pub(crate) fn after_commit(&self, record: &AuditRecord) {
+        self.committed.notify_one();
         if let Some(path) = &self.audit_head_file {
             let head = ChainHead { seq: record.seq, mac: record.mac.clone() };
             if let Err(e) = write_head_file(path, &head) {

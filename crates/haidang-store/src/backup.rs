@@ -28,6 +28,7 @@ pub const TABLES: &[(&str, &str)] = &[
     ("api_tokens", "id"),
     ("delegations", "id"),
     ("audit_log", "seq"),
+    ("event_cursors", "name"),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -6,6 +6,7 @@
 mod accounts;
 mod audit;
 pub mod backup;
+mod cursors;
 mod orgs;
 mod rows;
 mod units;
@@ -79,6 +80,8 @@ pub struct Store {
     /// One writer at a time inside this process: SQLite allows one anyway, and the audit chain
     /// needs its appends in order. PostgreSQL adds an advisory lock for other processes.
     write_lock: Mutex<()>,
+    /// Woken after every audited commit, so the event relay need not poll hard.
+    committed: tokio::sync::Notify,
 }
 
 pub(crate) fn db_err(e: sqlx::Error) -> CoreError {
@@ -130,6 +133,7 @@ impl Store {
             audit_key: options.audit_key,
             audit_head_file: options.audit_head_file,
             write_lock: Mutex::new(()),
+            committed: tokio::sync::Notify::new(),
         })
     }
 
@@ -172,6 +176,12 @@ impl Store {
     }
 
     /// For /readyz.
+    /// Resolves after the next audited commit in this process (or at once if one happened since
+    /// the last wait): the event relay's wake-up.
+    pub async fn committed(&self) {
+        self.committed.notified().await;
+    }
+
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
     }

@@ -96,17 +96,34 @@ pub async fn build_state(config: Config) -> anyhow::Result<Arc<AppState>> {
         lockout: SignedDuration::from_mins(config.auth.lockout_minutes),
         totp_issuer: config.auth.totp_issuer.clone(),
     };
+    let bus = open_bus(&config).await?;
     let state = Arc::new(AppState {
         accounts: AccountService::new(repo.clone(), settings),
         orgs: OrgService::new(repo.clone()),
         units: UnitService::new(repo.clone(), Arc::new(codes)),
         audit: AuditService::new(repo),
+        bus,
         unit_index: RwLock::new(Arc::new(UnitIndex::build(&[]).map_err(|e| anyhow!("{e}"))?)),
         metrics: haidang_server::metrics_handle(),
         store,
         config,
     });
     Ok(state)
+}
+
+/// The event bus the configuration names.
+pub async fn open_bus(config: &Config) -> anyhow::Result<Arc<dyn haidang_core::events::EventBus>> {
+    Ok(match config.bus.kind.as_str() {
+        "nats" => Arc::new(
+            haidang_bus::NatsBus::connect(haidang_bus::NatsOptions {
+                url: config.bus.nats_url.clone(),
+                stream: config.bus.stream.clone(),
+                subject_prefix: config.bus.subject_prefix.clone(),
+            })
+            .await?,
+        ),
+        _ => Arc::new(haidang_bus::MemoryBus::new()),
+    })
 }
 
 /// The default configuration with each item's documentation, for `print-default-config`.

@@ -42,6 +42,22 @@ async fn restore_into(backend: Backend, source: &TestStore, archive: &[u8], expe
     out
 }
 
+async fn wait_for_relay(app: &TestApp) {
+    let pool = app.state.store.pool();
+    for _ in 0..100 {
+        let last: i64 = sqlx::query_scalar("SELECT MAX(seq) FROM audit_log").fetch_one(pool).await.unwrap();
+        let cursor: Option<i64> = sqlx::query_scalar("SELECT seq FROM event_cursors WHERE name = 'bus'")
+            .fetch_optional(pool)
+            .await
+            .unwrap();
+        if cursor == Some(last) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the event relay did not catch up");
+}
+
 #[tokio::test]
 async fn backup_restores_across_backends_byte_identical_with_the_chain_intact() {
     let has_pg = backends().contains(&Backend::Postgres);
@@ -56,6 +72,9 @@ async fn backup_restores_across_backends_byte_identical_with_the_chain_intact() 
             .await
             .unwrap();
         assert_eq!(res.status(), 201);
+        // The event relay moves its cursor after each change; let it settle so the dump taken
+        // next describes the same moment as the archive.
+        wait_for_relay(&app).await;
         let archive = archive_of(&app.state.store).await;
         let dump = canonical_dump(&app.state.store).await.unwrap();
         assert!(dump.contains("trạm quan trắc Mường Tè"));

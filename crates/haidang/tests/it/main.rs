@@ -9,6 +9,7 @@ mod backup;
 mod browser;
 mod cli;
 mod console;
+mod events;
 mod harness;
 mod http;
 mod lifecycle;
