@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod audit;
 pub mod error;
 pub mod events;
+pub mod hub;
 pub mod orgs;
 pub mod repo;
 pub mod time;
