@@ -23,6 +23,14 @@ pub struct NatsBus {
     options: NatsOptions,
 }
 
+/// The URL without a user name or password, for messages.
+fn redact(url: &str) -> String {
+    match (url.split_once("://"), url.rfind('@')) {
+        (Some((scheme, _)), Some(at)) => format!("{scheme}://***@{}", &url[at + 1..]),
+        _ => url.to_string(),
+    }
+}
+
 fn bus_err(what: &str, e: impl std::fmt::Display) -> CoreError {
     CoreError::Internal(format!("event bus (NATS): {what}: {e}"))
 }
@@ -34,7 +42,7 @@ impl NatsBus {
             .name("haidang")
             .connect(options.url.as_str())
             .await
-            .map_err(|e| bus_err(&format!("cannot connect to {}", options.url), e))?;
+            .map_err(|e| bus_err(&format!("cannot connect to {}", redact(&options.url)), e))?;
         let jetstream = jetstream::new(client.clone());
         jetstream
             .get_or_create_stream(jetstream::stream::Config {

@@ -92,3 +92,14 @@ async fn nats_unreachable_is_a_clear_error() {
     let err = NatsBus::connect(options).await.err().expect("no server on port 1");
     assert!(err.to_string().contains("nats://127.0.0.1:1"), "{err}");
 }
+
+#[tokio::test]
+async fn the_password_in_a_nats_url_is_never_shown() {
+    let options = NatsOptions {
+        url: "nats://ioc:bi-mat-123@127.0.0.1:1".into(),
+        stream: "X".into(),
+        subject_prefix: "x".into(),
+    };
+    let err = NatsBus::connect(options).await.err().expect("no server on port 1").to_string();
+    assert!(!err.contains("bi-mat-123") && err.contains("127.0.0.1:1"), "{err}");
+}

@@ -35,7 +35,8 @@ pub fn format_local_date(ts: Timestamp) -> String {
 /// Parses a duration such as "90d", "12h", "30m" or "3600s" (used by `token issue --expires-in`).
 pub fn parse_duration(text: &str) -> Option<jiff::SignedDuration> {
     let text = text.trim();
-    let split = text.len().checked_sub(1)?;
+    // The unit is the last character, which may be any character a user types ("2giờ").
+    let (split, _) = text.char_indices().last()?;
     let (number, unit) = text.split_at(split);
     let n: i64 = number.parse().ok().filter(|n| *n > 0)?;
     let secs = match unit {
@@ -56,6 +57,13 @@ mod tests {
     fn formats_in_vietnam_time() {
         let ts: Timestamp = "2026-11-23T17:05:00Z".parse().unwrap_or(Timestamp::UNIX_EPOCH);
         assert_eq!(format_local(ts), "24/11/2026 00:05");
+    }
+
+    #[test]
+    fn odd_durations_are_refused_not_a_panic() {
+        for text in ["2giờ", "giờ", "ờ", "", "d", "-5d", "0d", "99999999999999999d"] {
+            assert_eq!(parse_duration(text), None, "{text}");
+        }
     }
 
     #[test]

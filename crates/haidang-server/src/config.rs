@@ -361,6 +361,7 @@ impl Config {
     pub fn to_redacted_toml(&self) -> String {
         let mut copy = self.clone();
         copy.storage.database_url = haidang_store::redact(&copy.storage.database_url);
+        copy.bus.nats_url = haidang_store::redact(&copy.bus.nats_url);
         toml::to_string_pretty(&copy).unwrap_or_default()
     }
 }

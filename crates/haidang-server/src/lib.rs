@@ -46,6 +46,8 @@ pub fn app(state: Arc<AppState>) -> Router {
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
         // Outside the limits and the timeout, so their plain-text answers become problem+json too.
         .layer(middleware::from_fn(problem_for_api_errors))
+        // A bug in one handler answers 500 for that request instead of dropping the connection.
+        .layer(tower_http::catch_panic::CatchPanicLayer::new())
         .layer(middleware::from_fn(security_headers))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(

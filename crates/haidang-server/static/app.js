@@ -23,9 +23,9 @@
   function safeNextParam() {
     if (!document.getElementById("login-form")) return null;
     var next = new URLSearchParams(window.location.search).get("next");
-    if (!next || next.charAt(0) !== "/") return null;
-    var second = next.charAt(1);
-    if (second === "/" || second === "\\") return null;
+    // Only printable ASCII without backslashes: browsers drop tabs and newlines, so "/\t/host"
+    // would become "//host".
+    if (!next || next.charAt(0) !== "/" || !/^\/(?!\/)[\x21-\x5b\x5d-\x7e]*$/.test(next)) return null;
     return next;
   }
 

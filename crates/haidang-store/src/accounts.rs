@@ -140,7 +140,7 @@ impl Store {
         };
         tx.commit().await.map_err(db_err)?;
         if let Some(r) = record {
-            self.after_commit(&r);
+            self.after_commit(&r).await;
         }
         Ok(())
     }

@@ -126,17 +126,45 @@ impl Store {
     ) -> CoreResult<()> {
         let record = self.append_in_tx(&mut tx, audit).await?;
         tx.commit().await.map_err(db_err)?;
-        self.after_commit(&record);
+        self.after_commit(&record).await;
         Ok(())
     }
 
-    pub(crate) fn after_commit(&self, record: &AuditRecord) {
+    /// Moves the head file forward to `record`, unless the file names a record the database no
+    /// longer has as sealed then: records were deleted (and others written in their place) or
+    /// altered. The file is then kept as the evidence `audit verify` reports, and an error is
+    /// logged; writes go on, so the centre keeps working while someone looks.
+    pub(crate) async fn after_commit(&self, record: &AuditRecord) {
         self.committed.notify_one();
-        if let Some(path) = &self.audit_head_file {
-            let head = ChainHead { seq: record.seq, mac: record.mac.clone() };
-            if let Err(e) = write_head_file(path, &head) {
-                tracing::error!(error = %e, path = %path.display(), "cannot write the audit chain head file");
+        let Some(path) = &self.audit_head_file else { return };
+        if let Ok(Some(head)) = read_head_file(path) {
+            if head.seq >= record.seq {
+                return; // another process is ahead, or the check below has already fired
             }
+            let sealed: Option<String> = match sqlx::query("SELECT mac FROM audit_log WHERE seq = $1")
+                .bind(head.seq)
+                .fetch_optional(&self.pool)
+                .await
+            {
+                Ok(row) => row.and_then(|r| text(&r, "mac").ok()),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot check the audit chain head; the file is left as it is");
+                    return;
+                }
+            };
+            if sealed.as_deref() != Some(head.mac.as_str()) {
+                tracing::error!(
+                    head_seq = head.seq,
+                    path = %path.display(),
+                    "the audit chain head file names a record the database no longer has as sealed: \
+                     records were deleted or altered; the file is kept as evidence; run `haidang audit verify`"
+                );
+                return;
+            }
+        }
+        let head = ChainHead { seq: record.seq, mac: record.mac.clone() };
+        if let Err(e) = write_head_file(path, &head) {
+            tracing::error!(error = %e, path = %path.display(), "cannot write the audit chain head file");
         }
     }
 
@@ -163,7 +191,7 @@ impl AuditRepository for Store {
         let mut tx = self.begin().await?;
         let record = self.append_in_tx(&mut tx, event).await?;
         tx.commit().await.map_err(db_err)?;
-        self.after_commit(&record);
+        self.after_commit(&record).await;
         Ok(record)
     }
 

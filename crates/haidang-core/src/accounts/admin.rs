@@ -51,6 +51,11 @@ pub fn validate_username(username: &str) -> CoreResult<()> {
             "must have 3 to 64 characters from a-z, 0-9, '.', '_' and '-'",
         ));
     }
+    // Accounts are found by username or id: a username shaped like an id could stand in for
+    // another account.
+    if uuid::Uuid::parse_str(username).is_ok() {
+        return Err(CoreError::validation("username", "must not look like an account id"));
+    }
     Ok(())
 }
 
@@ -154,6 +159,11 @@ impl AccountService {
     }
 
     pub async fn find_user(&self, id_or_username: &str) -> CoreResult<User> {
+        if uuid::Uuid::parse_str(id_or_username).is_ok() {
+            if let Some(u) = self.repo.get_user(id_or_username).await? {
+                return Ok(u);
+            }
+        }
         if let Some(u) = self.repo.get_user_by_username(id_or_username).await? {
             return Ok(u);
         }
@@ -255,6 +265,11 @@ impl AccountService {
     ) -> CoreResult<IssuedToken> {
         by.require(Action::ManageTokens, None)?;
         let user = self.find_user(target).await?;
+        // A token acts as its account with no second factor: only an administrator may make one
+        // for an administrator or supervisor.
+        if user.role.is_privileged() {
+            by.require(Action::ManagePrivilegedUsers, None)?;
+        }
         if user.status != AccountStatus::Active {
             return Err(CoreError::Conflict(format!(
                 "account '{}' is {}",
@@ -322,6 +337,9 @@ impl AccountService {
         if token.revoked_at.is_some() {
             return Err(CoreError::Conflict("the token is already revoked".into()));
         }
+        if self.repo.get_user(&token.user_id).await?.is_some_and(|u| u.role.is_privileged()) {
+            by.require(Action::ManagePrivilegedUsers, None)?;
+        }
         let audit = AuditEvent::new(&by.actor(), "token.revoke", Some(&token.id), Outcome::Success);
         self.repo.revoke_token(&token.id, now(), &audit).await
     }
@@ -349,8 +367,14 @@ impl AccountService {
         if ends_at.duration_since(starts_at) > SignedDuration::from_hours(24 * 366) {
             return Err(CoreError::validation("ends_at", "a delegation lasts at most one year"));
         }
-        if principal.role.is_privileged() {
+        // Only an administrator hands on the rights of an administrator, a supervisor or an auditor
+        // (the audit trail is read by people independent of those who run the centre).
+        if principal.role.is_privileged() || principal.role == Role::Auditor {
             by.require(Action::ManagePrivilegedUsers, None)?;
+        }
+        // Nobody hands themselves someone else's rights.
+        if acting.id == by.user_id {
+            return Err(CoreError::Forbidden("a delegation to yourself must be made by someone else".into()));
         }
         let d = Delegation {
             id: secret::new_id(),
@@ -382,7 +406,8 @@ impl AccountService {
     /// Active accounts with no sign-in (or, for machines, no token use) for `days` days.
     pub async fn unused_accounts(&self, by: &Subject, days: i64) -> CoreResult<Vec<UnusedAccount>> {
         by.require(Action::ViewUsers, None)?;
-        let cutoff = now() - SignedDuration::from_hours(24 * days.max(1));
+        // At most ten years back: beyond that nothing changes, and the arithmetic stays in range.
+        let cutoff = now() - SignedDuration::from_hours(24 * days.clamp(1, 3_660));
         let tokens = self.repo.list_tokens(None).await?;
         let mut out = Vec::new();
         for user in self.repo.list_users().await?.into_iter().filter(|u| u.status == AccountStatus::Active) {

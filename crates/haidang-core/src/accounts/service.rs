@@ -58,19 +58,48 @@ pub struct AccountService {
     /// Failed attempts for usernames that do not exist, so that they lock out exactly like real
     /// ones and the lock-out does not reveal which usernames exist.
     unknown_failures: Mutex<HashMap<String, (i64, Option<Timestamp>)>>,
+    /// One sign-in at a time per username: the failure count and the TOTP step are read, checked
+    /// and written back, and parallel guesses must not all read the same count.
+    login_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// argon2 off the async workers: it takes tens of milliseconds and much memory.
+async fn verify_password(password: &str, hash: &str) -> bool {
+    let (password, hash) = (password.to_string(), hash.to_string());
+    tokio::task::spawn_blocking(move || password::verify(&password, &hash)).await.unwrap_or(false)
+}
+
+async fn verify_dummy(password: &str) {
+    let password = password.to_string();
+    let _ = tokio::task::spawn_blocking(move || password::verify_dummy(&password)).await;
 }
 
 impl AccountService {
     pub fn new(repo: Arc<dyn Repositories>, settings: AuthSettings) -> Self {
-        AccountService { repo, settings, unknown_failures: Mutex::new(HashMap::new()) }
+        AccountService {
+            repo,
+            settings,
+            unknown_failures: Mutex::new(HashMap::new()),
+            login_locks: Mutex::new(HashMap::new()),
+        }
     }
 
     pub fn settings(&self) -> &AuthSettings {
         &self.settings
     }
 
+    fn login_lock(&self, username: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let Ok(mut map) = self.login_locks.lock() else { return Arc::new(tokio::sync::Mutex::new(())) };
+        if map.len() > 10_000 {
+            map.retain(|_, lock| Arc::strong_count(lock) > 1);
+        }
+        map.entry(username.to_lowercase()).or_default().clone()
+    }
+
     #[instrument(skip_all, fields(username = %req.username))]
     pub async fn login(&self, req: LoginRequest) -> CoreResult<LoginOutcome> {
+        let lock = self.login_lock(&req.username);
+        let _one_at_a_time = lock.lock().await;
         let at = now();
         let actor = Actor {
             username: Some(req.username.clone()),
@@ -80,7 +109,7 @@ impl AccountService {
         let Some(user) =
             self.repo.get_user_by_username(&req.username).await?.filter(|u| !u.role.is_machine())
         else {
-            password::verify_dummy(&req.password);
+            verify_dummy(&req.password).await;
             let locked = self.note_unknown_failure(&req.username, at);
             let detail = if locked.is_some() { "locked_out" } else { "invalid_credentials" };
             let event = AuditEvent::new(&actor, "auth.login", Some(&req.username), Outcome::Failure)
@@ -102,10 +131,12 @@ impl AccountService {
         };
 
         if let Some(until) = user.login_locked_until.filter(|until| *until > at) {
+            // As long as an unknown name takes, so the time does not tell whether the user exists.
+            verify_dummy(&req.password).await;
             self.repo.append_audit(&fail("locked_out")).await?;
             return Err(CoreError::AccountLocked { until: Some(until) });
         }
-        if !password::verify(&req.password, &user.password_hash) {
+        if !verify_password(&req.password, &user.password_hash).await {
             return Err(self.count_failure(&user, at, fail("invalid_credentials")).await?);
         }
         match user.status {
@@ -290,7 +321,7 @@ impl AccountService {
         current: &str,
         new: &str,
     ) -> CoreResult<SessionStage> {
-        if !password::verify(current, &user.password_hash) {
+        if !verify_password(current, &user.password_hash).await {
             return Err(CoreError::validation("current_password", "is not correct"));
         }
         if current == new {

@@ -35,7 +35,8 @@ impl AuditService {
     /// Walks the whole chain in order and compares its end with the head file.
     pub async fn verify(&self, key: &AuditKey, head: Option<&ChainHead>) -> CoreResult<VerifyReport> {
         let mut verifier = Verifier::new(key);
-        let mut after = 0;
+        // From the very bottom: a record forged with a sequence number below 1 is found too.
+        let mut after = i64::MIN;
         loop {
             let page = self.repo.audit_page(after, PAGE).await?;
             let Some(last) = page.last() else { break };

@@ -163,14 +163,42 @@ pub struct Back {
 pub async fn switch_lang(Path(lang): Path<String>, Query(q): Query<Back>) -> Response {
     let lang = Lang::parse(&lang).unwrap_or_default();
     // Only paths on this site, never an open redirect.
-    let back = q
-        .back
-        .filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.starts_with("/\\"))
-        .unwrap_or_else(|| "/".into());
+    let back = q.back.filter(|b| is_local_path(b)).unwrap_or_else(|| "/".into());
     let mut headers = HeaderMap::new();
     let cookie = format!("{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age=31536000", lang.as_str());
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         headers.insert(header::SET_COOKIE, v);
     }
     (headers, Redirect::to(&back)).into_response()
+}
+
+/// A path on this site only: starts with one "/", and holds no character a browser might drop
+/// or read as a second slash ("/\t/evil.example" becomes "//evil.example").
+pub(crate) fn is_local_path(target: &str) -> bool {
+    target.starts_with('/')
+        && !target.starts_with("//")
+        && target.chars().all(|c| c.is_ascii_graphic() && c != '\\')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_local_path;
+
+    #[test]
+    fn only_local_paths_are_followed() {
+        for ok in ["/", "/map", "/admin/audit?action=user.lock&before_seq=5"] {
+            assert!(is_local_path(ok), "{ok}");
+        }
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "https://evil.example",
+            "map",
+            "/ /x",
+            "",
+        ] {
+            assert!(!is_local_path(bad), "{bad:?}");
+        }
+    }
 }

@@ -74,8 +74,7 @@ async fn session_cookie_is_httponly_strict_and_gives_me() {
         assert!(!cookie.contains("Secure"), "no Secure flag without TLS");
         let body: serde_json::Value = res.json().await.unwrap();
         assert_eq!(body["next"], "home");
-        let me: serde_json::Value =
-            c.get(app.url("/api/v1/auth/me")).send().await.unwrap().json().await.unwrap();
+        let me: serde_json::Value = crate::harness::get_json(&c, app.url("/api/v1/auth/me")).await;
         assert_eq!(me["username"], "leader");
         assert_eq!(me["role"], "leader");
         // Signing out ends the session.
@@ -276,4 +275,27 @@ async fn roles_meet_the_permission_matrix_through_the_api() {
         }
         app.stop().await;
     }
+}
+
+/// Guesses sent all at once lock the account like guesses sent one by one.
+#[tokio::test]
+async fn parallel_guesses_still_lock_the_account() {
+    let app = TestApp::spawn(crate::harness::Backend::Sqlite).await;
+    let guesses = (0..20).map(|i| {
+        let c = app.client();
+        let url = app.url("/api/v1/auth/login");
+        async move {
+            c.post(url)
+                .json(&json!({"username": "leader", "password": format!("guess number {i}")}))
+                .send()
+                .await
+        }
+    });
+    for res in futures_util::future::join_all(guesses).await {
+        assert!(res.unwrap().status().is_client_error());
+    }
+    let right = app.passwords["leader"].clone();
+    let (status, code, _) = problem_code(login(&app, &app.client(), "leader", &right).await).await;
+    assert_eq!((status, code.as_str()), (403, "account_locked"));
+    app.stop().await;
 }

@@ -43,14 +43,11 @@ async fn every_write_is_recorded_with_who_where_and_outcome() {
             .unwrap();
         assert_eq!(res.status(), 201);
         let auditor = app.signed_in("auditor").await;
-        let records: Value = auditor
-            .get(app.url("/api/v1/audit?action=org.create&target=dien-luc-than-uyen"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let records: Value = crate::harness::get_json(
+            &auditor,
+            app.url("/api/v1/audit?action=org.create&target=dien-luc-than-uyen"),
+        )
+        .await;
         let records = records.as_array().unwrap();
         assert_eq!(records.len(), 1, "exactly one record for one write request: {records:?}");
         let r = &records[0];
@@ -68,14 +65,11 @@ async fn every_write_is_recorded_with_who_where_and_outcome() {
             .send()
             .await
             .unwrap();
-        let failures: Value = auditor
-            .get(app.url("/api/v1/audit?action=auth.login&outcome=failure&username=leader"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let failures: Value = crate::harness::get_json(
+            &auditor,
+            app.url("/api/v1/audit?action=auth.login&outcome=failure&username=leader"),
+        )
+        .await;
         assert_eq!(failures.as_array().unwrap().len(), 1, "{failures}");
         // A bad filter is named.
         let (status, _, body) =
@@ -125,6 +119,25 @@ async fn verify_names_the_first_altered_record() {
 }
 
 #[tokio::test]
+async fn a_record_forged_below_the_first_is_found() {
+    for backend in backends() {
+        let app = TestApp::spawn(backend).await;
+        exec(
+            &app,
+            "INSERT INTO audit_log (seq, at, username, action, outcome, detail, prev_mac, mac) \
+             VALUES (-1, 0, 'admin', 'user.create', 'success', '', 'x', 'y')",
+        )
+        .await;
+        assert_eq!(
+            verify(&app).await,
+            VerifyReport::Broken(ChainProblem::Unlinked { seq: -1 }),
+            "{backend:?}"
+        );
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
 async fn verify_names_a_deleted_record_in_the_middle() {
     for backend in backends() {
         let app = TestApp::spawn(backend).await;
@@ -156,6 +169,19 @@ async fn verify_detects_the_last_records_deleted_through_the_head_file() {
         if let VerifyReport::Broken(p) = report {
             assert!(p.to_string().contains(&format!("records {} to {last} are missing", last - 1)), "{p}");
         }
+        // The server goes on and writes new records over the gap: the head file keeps the
+        // evidence instead of moving on, so the deletion stays visible.
+        for _ in 0..5 {
+            app.client()
+                .post(app.url("/api/v1/auth/login"))
+                .json(&serde_json::json!({"username": "leader", "password": "not the password"}))
+                .send()
+                .await
+                .unwrap();
+        }
+        assert!(max_seq(&app).await > last, "new records were written");
+        let report = verify(&app).await;
+        assert_eq!(report, VerifyReport::Broken(ChainProblem::HeadMismatch { seq: last }), "{backend:?}");
         app.stop().await;
     }
 }

@@ -241,3 +241,8 @@ pub async fn problem_code(res: reqwest::Response) -> (u16, String, serde_json::V
     assert!(ct.starts_with("application/problem+json"), "expected problem+json, got {ct}: {body}");
     (status, body["code"].as_str().unwrap_or_default().to_string(), body)
 }
+
+/// GET a JSON body (whatever the status; the callers assert on the content).
+pub async fn get_json(c: &reqwest::Client, url: String) -> serde_json::Value {
+    c.get(url).send().await.unwrap().json().await.unwrap()
+}

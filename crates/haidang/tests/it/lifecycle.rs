@@ -99,8 +99,7 @@ async fn lock_ends_sessions_and_tokens_at_once_and_needs_reasons() {
         assert_eq!(status / 100, 4, "a revoked account cannot be unlocked ({code})");
 
         // Each step is kept with its reason and reference, and audited.
-        let detail: Value =
-            admin.get(app.url("/api/v1/users/operator")).send().await.unwrap().json().await.unwrap();
+        let detail: Value = crate::harness::get_json(&admin, app.url("/api/v1/users/operator")).await;
         let events: Vec<(String, String)> = detail["events"]
             .as_array()
             .unwrap()
@@ -247,8 +246,7 @@ async fn delegation_lets_an_officer_act_for_another_for_its_period_and_is_record
         )
         .await;
         assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
-        let list: Value =
-            admin.get(app.url("/api/v1/delegations")).send().await.unwrap().json().await.unwrap();
+        let list: Value = crate::harness::get_json(&admin, app.url("/api/v1/delegations")).await;
         assert_eq!(list.as_array().unwrap().len(), 1);
         assert_eq!(list[0]["request_ref"], "77/SYT-TCCB");
         // The acting officer now also acts for the principal's organisation.
@@ -272,8 +270,7 @@ async fn accounts_unused_for_90_days_are_listed_for_review() {
     for backend in backends() {
         let app = TestApp::spawn(backend).await;
         let admin = app.signed_in("admin").await;
-        let never_used: Value =
-            admin.get(app.url("/api/v1/users/unused")).send().await.unwrap().json().await.unwrap();
+        let never_used: Value = crate::harness::get_json(&admin, app.url("/api/v1/users/unused")).await;
         assert!(never_used.as_array().unwrap().is_empty(), "new accounts are not yet unused: {never_used}");
         // The leader signed in 100 days ago, and the account is older than that.
         let long_ago = jiff::Timestamp::now().as_microsecond() - 100 * 86_400 * 1_000_000;
@@ -282,8 +279,7 @@ async fn accounts_unused_for_90_days_are_listed_for_review() {
             .execute(app.state.store.pool())
             .await
             .unwrap();
-        let unused: Value =
-            admin.get(app.url("/api/v1/users/unused")).send().await.unwrap().json().await.unwrap();
+        let unused: Value = crate::harness::get_json(&admin, app.url("/api/v1/users/unused")).await;
         let names: Vec<&str> =
             unused.as_array().unwrap().iter().map(|u| u["user"]["username"].as_str().unwrap()).collect();
         assert_eq!(names, vec!["leader"]);
@@ -293,6 +289,43 @@ async fn accounts_unused_for_90_days_are_listed_for_review() {
         )
         .await;
         assert_eq!(status, 403);
+        app.stop().await;
+    }
+}
+
+/// What a supervisor may not do to gain an administrator's or auditor's rights.
+#[tokio::test]
+async fn a_supervisor_cannot_reach_privileged_rights_through_tokens_or_delegations() {
+    for backend in backends() {
+        let app = TestApp::spawn(backend).await;
+        let sup = app.signed_in("supervisor").await;
+        let (status, _, _) = problem_code(
+            post(
+                &sup,
+                app.url("/api/v1/tokens"),
+                json!({"user": "admin", "scopes": ["read", "write"], "expires_in": "1d"}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, 403, "a token for the administrator");
+        let me = crate::harness::get_json(&sup, app.url("/api/v1/auth/me")).await;
+        let now = jiff::Timestamp::now();
+        let (status, _, _) = problem_code(
+            post(
+                &sup,
+                app.url("/api/v1/delegations"),
+                json!({"principal": "auditor", "acting": me["id"], "starts_at": now.to_string(),
+                       "ends_at": (now + jiff::SignedDuration::from_hours(2)).to_string(),
+                       "reason": "thử", "request_ref": "1/X"}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, 403, "the auditor's rights to oneself");
+        // Tokens for ordinary accounts remain the supervisor's to issue.
+        let res = post(&sup, app.url("/api/v1/tokens"), json!({"user": "officer", "scopes": ["read"]})).await;
+        assert_eq!(res.status(), 201);
         app.stop().await;
     }
 }
