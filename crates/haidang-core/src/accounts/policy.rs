@@ -288,7 +288,7 @@ mod tests {
 
     /// The whole matrix, written out by hand from the regulations' roles, so a change to
     /// `role_grant` must change this table too. A = everywhere, O = own organisation, - = no.
-    /// Columns: admin, supervisor, operator, leader, officer, data_provider, auditor.
+    /// Columns: admin, supervisor, operator, leader, officer, data_provider, auditor (Role::ALL).
     const MATRIX: &[(Action, &str)] = &[
         (Action::ViewConsole, "AAAAA-A"),
         (Action::ViewUnits, "AAAAAAA"),
@@ -310,22 +310,12 @@ mod tests {
         (Action::HandleAssignedWork, "-AA-O--"),
     ];
 
-    const ROLES: [Role; 7] = [
-        Role::Admin,
-        Role::Supervisor,
-        Role::Operator,
-        Role::Leader,
-        Role::Officer,
-        Role::DataProvider,
-        Role::Auditor,
-    ];
-
     #[test]
     fn every_role_and_action_meets_the_matrix() {
         assert_eq!(MATRIX.len(), Action::ALL.len(), "every action has a row");
         for action in Action::ALL {
             let (_, row) = MATRIX.iter().find(|(a, _)| *a == action).unwrap();
-            for (role, cell) in ROLES.iter().zip(row.chars()) {
+            for (role, cell) in Role::ALL.iter().zip(row.chars()) {
                 let expected = match cell {
                     'A' => Grant::All,
                     'O' => Grant::OwnOrg,
