@@ -115,16 +115,11 @@ async fn lock_ends_sessions_and_tokens_at_once_and_needs_reasons() {
                 "{kind} missing in {events:?}"
             );
         }
-        let audit: Value = app
-            .signed_in("auditor")
-            .await
-            .get(app.url("/api/v1/audit?action=user.lock"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let audit: Value = crate::harness::get_json(
+            &app.signed_in("auditor").await,
+            app.url("/api/v1/audit?action=user.lock"),
+        )
+        .await;
         let records = audit.as_array().unwrap();
         assert_eq!(records.len(), 1, "{audit}");
         assert_eq!(records[0]["target"], "operator");
@@ -250,16 +245,8 @@ async fn delegation_lets_an_officer_act_for_another_for_its_period_and_is_record
         assert_eq!(list.as_array().unwrap().len(), 1);
         assert_eq!(list[0]["request_ref"], "77/SYT-TCCB");
         // The acting officer now also acts for the principal's organisation.
-        let me: Value = app
-            .signed_in("officer")
-            .await
-            .get(app.url("/api/v1/auth/me"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let me: Value =
+            crate::harness::get_json(&app.signed_in("officer").await, app.url("/api/v1/auth/me")).await;
         assert_eq!(me["acting_for"], json!([list[0]["principal_id"]]), "{me}");
         app.stop().await;
     }
