@@ -118,13 +118,93 @@ pub trait CursorRepository: Send + Sync {
     async fn set_event_cursor(&self, name: &str, seq: i64) -> CoreResult<()>;
 }
 
+/// The data hub's entities, kept as rows: the body is the normalized entity with expanded names.
+#[async_trait]
+pub trait EntityRepository: Send + Sync {
+    async fn load_entities(&self, ids: &[String]) -> CoreResult<Vec<EntityRow>>;
+    /// Entities in creation order after (created_at, id), at most `limit`: for rebuilding indexes.
+    async fn scan_entities(&self, after: Option<(i64, &str)>, limit: i64) -> CoreResult<Vec<EntityRow>>;
+    /// Writes entity rows, their change records and the requests' audit records in one transaction.
+    async fn write_entities(
+        &self,
+        writes: &[EntityWrite],
+        changes: &[EntityChange],
+        audits: &[AuditEvent],
+    ) -> CoreResult<()>;
+    /// Change records after `after_seq`, in order, at most `limit` (the entity outbox).
+    async fn entity_changes(&self, after_seq: i64, limit: i64) -> CoreResult<Vec<EntityChangeRecord>>;
+
+    async fn list_entity_schemas(&self) -> CoreResult<Vec<StoredDocument>>;
+    async fn put_entity_schema(&self, doc: &StoredDocument, audit: &AuditEvent) -> CoreResult<()>;
+    async fn delete_entity_schema(&self, key: &str, audit: &AuditEvent) -> CoreResult<bool>;
+
+    async fn list_jsonld_contexts(&self) -> CoreResult<Vec<StoredDocument>>;
+    async fn put_jsonld_context(&self, doc: &StoredDocument, audit: Option<&AuditEvent>) -> CoreResult<()>;
+    async fn delete_jsonld_context(&self, key: &str, audit: &AuditEvent) -> CoreResult<bool>;
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntityRow {
+    pub id: String,
+    /// Expanded type IRIs.
+    pub types: Vec<String>,
+    /// The organisation whose account created the entity; only it (and the centre) may change it.
+    pub owner_org: Option<String>,
+    pub created_at: Timestamp,
+    pub modified_at: Timestamp,
+    /// JSON text of the normalized entity (expanded names, attribute system attributes included).
+    pub body: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum EntityWrite {
+    Put(EntityRow),
+    Delete(String),
+}
+
+/// One accepted change to one entity, published on the bus by the relay.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntityChange {
+    pub entity_id: String,
+    /// "create", "update", "replace", "delete".
+    pub op: String,
+    pub at: Timestamp,
+    pub actor: Option<String>,
+    /// JSON text: the attributes written (normalized, expanded names), or "{}" for a delete.
+    pub body: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntityChangeRecord {
+    pub seq: i64,
+    pub change: EntityChange,
+}
+
+/// A JSON document kept by key: an entity type's schema or a JSON-LD context.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredDocument {
+    pub key: String,
+    /// For contexts, the URL it is known by; for schemas, empty.
+    pub url: String,
+    /// "hosted" (added through the API), "cached" (fetched), "schema".
+    pub kind: String,
+    pub body: String,
+    pub created_at: Timestamp,
+}
+
 /// Everything the services need from the store.
 pub trait Repositories:
-    UnitRepository + OrgRepository + AccountRepository + AuditRepository + CursorRepository
+    UnitRepository + OrgRepository + AccountRepository + AuditRepository + CursorRepository + EntityRepository
 {
 }
 
-impl<T: UnitRepository + OrgRepository + AccountRepository + AuditRepository + CursorRepository> Repositories
-    for T
+impl<
+        T: UnitRepository
+            + OrgRepository
+            + AccountRepository
+            + AuditRepository
+            + CursorRepository
+            + EntityRepository,
+    > Repositories for T
 {
 }

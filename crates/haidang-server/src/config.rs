@@ -17,6 +17,7 @@ pub struct Config {
     pub audit: AuditConfig,
     pub map: MapConfig,
     pub bus: BusConfig,
+    pub hub: HubConfig,
     pub log: LogConfig,
 }
 
@@ -97,6 +98,27 @@ impl Default for BusConfig {
             stream: "HAIDANG_EVENTS".into(),
             subject_prefix: "haidang.events".into(),
         }
+    }
+}
+
+/// The data hub (NGSI-LD API at /ngsi-ld/v1).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HubConfig {
+    /// Entities per answer when the request gives no `limit`.
+    pub default_limit: usize,
+    /// The most entities one answer may hold; a larger `limit` is answered TooManyResults.
+    pub max_limit: usize,
+    /// Hosts (host or host:port) whose JSON-LD contexts the server may fetch. Empty: none; a
+    /// context URL the server does not hold is then answered LdContextNotAvailable (503).
+    pub context_hosts: Vec<String>,
+    /// Contexts served from files, as "URL=path" (e.g. an agency's context kept on the intranet).
+    pub contexts: Vec<String>,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        HubConfig { default_limit: 20, max_limit: 1000, context_hosts: Vec::new(), contexts: Vec::new() }
     }
 }
 
@@ -283,6 +305,17 @@ impl Config {
         }
         if self.storage.max_connections == 0 {
             return Err(key_error("storage.max_connections", "must be more than 0"));
+        }
+        if self.hub.default_limit == 0 || self.hub.default_limit > self.hub.max_limit {
+            return Err(key_error("hub.default_limit", "must be between 1 and hub.max_limit"));
+        }
+        for entry in &self.hub.contexts {
+            let Some((url, path)) = entry.split_once('=') else {
+                return Err(key_error("hub.contexts", format!("'{entry}' is not URL=path")));
+            };
+            if !Path::new(path).is_file() {
+                return Err(key_error("hub.contexts", format!("no file at '{path}' (for {url})")));
+            }
         }
         for (key, v) in [
             ("auth.idle_timeout_minutes", self.auth.idle_timeout_minutes),

@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 mod events;
 pub mod i18n;
+pub mod ngsi;
 mod ops;
 pub mod state;
 mod web;
@@ -38,6 +39,7 @@ pub fn app(state: Arc<AppState>) -> Router {
     let timeout = Duration::from_secs(state.config.server.request_timeout_secs);
     Router::new()
         .merge(api_router)
+        .merge(ngsi::router())
         .merge(web::router())
         .merge(ops::router(openapi))
         .route_layer(middleware::from_fn(ops::track_metrics))

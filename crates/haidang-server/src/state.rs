@@ -19,6 +19,8 @@ pub struct AppState {
     pub orgs: OrgService,
     pub units: UnitService,
     pub audit: AuditService,
+    /// The data hub (NGSI-LD entities, schemas, contexts).
+    pub hub: Arc<haidang_core::hub::HubService>,
     /// Where committed changes are published (by the relay that `launch` runs).
     pub bus: Arc<dyn haidang_core::events::EventBus>,
     /// Point → unit lookups; replaced whole after an import.

@@ -77,6 +77,19 @@ impl Store {
         tx: &mut Transaction<'static, Any>,
         event: &AuditEvent,
     ) -> CoreResult<AuditRecord> {
+        let mut records = self.append_many_in_tx(tx, std::slice::from_ref(event)).await?;
+        records.pop().ok_or_else(|| CoreError::Internal("no audit record appended".into()))
+    }
+
+    /// Seals and inserts records in order inside `tx` (a group commit has one per request).
+    pub(crate) async fn append_many_in_tx(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        events: &[AuditEvent],
+    ) -> CoreResult<Vec<AuditRecord>> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
                 .bind(AUDIT_LOCK_KEY)
@@ -88,32 +101,38 @@ impl Store {
             .fetch_optional(&mut **tx)
             .await
             .map_err(db_err)?;
-        let (seq, prev_mac) = match last {
+        let (mut seq, mut prev_mac) = match last {
             Some(row) => (int(&row, "seq")? + 1, text(&row, "mac")?),
             None => (1, GENESIS.to_string()),
         };
-        let mut record = AuditRecord::from_event(event, seq, now(), prev_mac);
-        record.mac = self.audit_key.seal(&record);
-        sqlx::query(&format!(
-            "INSERT INTO audit_log ({COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)"
-        ))
-        .bind(record.seq)
-        .bind(us(record.at))
-        .bind(record.user_id.clone())
-        .bind(record.username.clone())
-        .bind(record.org_id.clone())
-        .bind(record.role.clone())
-        .bind(record.action.clone())
-        .bind(record.target.clone())
-        .bind(record.source_ip.clone())
-        .bind(record.outcome.as_str())
-        .bind(record.detail.clone())
-        .bind(record.prev_mac.clone())
-        .bind(record.mac.clone())
-        .execute(&mut **tx)
-        .await
-        .map_err(db_err)?;
-        Ok(record)
+        let mut out = Vec::with_capacity(events.len());
+        for event in events {
+            let mut record = AuditRecord::from_event(event, seq, now(), prev_mac);
+            record.mac = self.audit_key.seal(&record);
+            sqlx::query(&format!(
+                "INSERT INTO audit_log ({COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)"
+            ))
+            .bind(record.seq)
+            .bind(us(record.at))
+            .bind(record.user_id.clone())
+            .bind(record.username.clone())
+            .bind(record.org_id.clone())
+            .bind(record.role.clone())
+            .bind(record.action.clone())
+            .bind(record.target.clone())
+            .bind(record.source_ip.clone())
+            .bind(record.outcome.as_str())
+            .bind(record.detail.clone())
+            .bind(record.prev_mac.clone())
+            .bind(record.mac.clone())
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err)?;
+            seq += 1;
+            prev_mac = record.mac.clone();
+            out.push(record);
+        }
+        Ok(out)
     }
 
     /// After a commit: move the head file forward.

@@ -29,6 +29,9 @@ pub const TABLES: &[(&str, &str)] = &[
     ("delegations", "id"),
     ("audit_log", "seq"),
     ("event_cursors", "name"),
+    ("entities", "id"),
+    ("entity_changes", "seq"),
+    ("hub_documents", "key"),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -285,6 +288,15 @@ pub async fn restore<R: std::io::Read>(store: &Store, input: R) -> Result<Backup
     }
     if !ended {
         return Err(BackupError::Invalid("the archive is cut short (no end line)".into()));
+    }
+    if store.backend() == Backend::Postgres {
+        // Rows came with their sequence numbers; the next change must be numbered after them.
+        sqlx::query(
+            "SELECT setval(pg_get_serial_sequence('entity_changes', 'seq'), \
+             COALESCE((SELECT MAX(seq) FROM entity_changes), 0) + 1, false)",
+        )
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     Ok(summary)

@@ -7,6 +7,7 @@ mod accounts;
 mod audit;
 pub mod backup;
 mod cursors;
+mod entities;
 mod orgs;
 mod rows;
 mod units;
@@ -180,6 +181,10 @@ impl Store {
     /// the last wait): the event relay's wake-up.
     pub async fn committed(&self) {
         self.committed.notified().await;
+    }
+
+    pub(crate) fn notify_committed(&self) {
+        self.committed.notify_one();
     }
 
     pub async fn ping(&self) -> bool {

@@ -57,6 +57,8 @@ pub enum Command {
     PrintDefaultConfig,
     /// Measure point → unit lookups against a running server.
     Bench(BenchArgs),
+    /// Load generator for the data hub (NGSI-LD writes and queries) against a running server.
+    BenchIngest(IngestArgs),
 }
 
 #[derive(Debug, Args)]
@@ -209,4 +211,41 @@ pub struct BenchArgs {
     /// Concurrent connections.
     #[arg(long, default_value_t = 16)]
     pub concurrency: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Base URL of a running server.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// Account to sign in with (one that may submit data).
+    #[arg(long, default_value = "operator")]
+    pub username: String,
+    /// Password (read from standard input when absent).
+    #[arg(long)]
+    pub password: Option<String>,
+    /// Sensors to seed (then update) with batch upserts.
+    #[arg(long, default_value_t = 100_000)]
+    pub entities: usize,
+    /// Entities per batch request.
+    #[arg(long, default_value_t = 1000)]
+    pub batch: usize,
+    /// Concurrent connections for the batches.
+    #[arg(long, default_value_t = 4)]
+    pub batch_connections: usize,
+    /// Single-attribute PATCH requests to send.
+    #[arg(long, default_value_t = 100_000)]
+    pub patches: usize,
+    /// Concurrent keep-alive connections for the PATCHes.
+    #[arg(long, default_value_t = 64)]
+    pub connections: usize,
+    /// Queries of each kind (near, q).
+    #[arg(long, default_value_t = 2000)]
+    pub queries: usize,
+    /// The server's process id, to report its peak memory (Linux /proc).
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+    /// A scratch database (empty) for the ceiling run: rows written without HTTP or validation.
+    #[arg(long)]
+    pub ceiling_url: Option<String>,
 }

@@ -3,6 +3,7 @@
 //! code.
 
 pub mod bench;
+pub mod bench_ingest;
 pub mod cli;
 pub mod commands;
 pub mod demo;

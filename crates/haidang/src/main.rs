@@ -60,6 +60,7 @@ fn main() -> ExitCode {
             Command::Units(cmd) => commands::units(config, cmd).await,
             Command::Audit(cmd) => commands::audit(config, cmd).await,
             Command::Bench(args) => haidang::bench::run(args).await,
+            Command::BenchIngest(args) => haidang::bench_ingest::run(args).await,
             Command::PrintDefaultConfig => Ok(()),
         }
     });

@@ -8,6 +8,8 @@ use anyhow::{anyhow, Context};
 use haidang_core::accounts::service::AuthSettings;
 use haidang_core::accounts::AccountService;
 use haidang_core::audit::{AuditKey, AuditService};
+use haidang_core::hub::contexts::HeldContext;
+use haidang_core::hub::{HubOptions, HubService};
 use haidang_core::orgs::OrgService;
 use haidang_core::repo::Repositories;
 use haidang_core::units::{CodeList, UnitIndex, UnitService};
@@ -97,11 +99,13 @@ pub async fn build_state(config: Config) -> anyhow::Result<Arc<AppState>> {
         totp_issuer: config.auth.totp_issuer.clone(),
     };
     let bus = open_bus(&config).await?;
+    let hub = open_hub(&config, repo.clone()).await?;
     let state = Arc::new(AppState {
         accounts: AccountService::new(repo.clone(), settings),
         orgs: OrgService::new(repo.clone()),
         units: UnitService::new(repo.clone(), Arc::new(codes)),
         audit: AuditService::new(repo),
+        hub,
         bus,
         unit_index: RwLock::new(Arc::new(UnitIndex::build(&[]).map_err(|e| anyhow!("{e}"))?)),
         metrics: haidang_server::metrics_handle(),
@@ -109,6 +113,32 @@ pub async fn build_state(config: Config) -> anyhow::Result<Arc<AppState>> {
         config,
     });
     Ok(state)
+}
+
+/// The data hub: schemas and contexts loaded, the index rebuilt, the writer started.
+pub async fn open_hub(config: &Config, repo: Arc<dyn Repositories>) -> anyhow::Result<Arc<HubService>> {
+    let options = HubOptions {
+        default_limit: config.hub.default_limit,
+        max_limit: config.hub.max_limit,
+        context_hosts: config.hub.context_hosts.clone(),
+    };
+    let fetcher = haidang_server::ngsi::HttpFetcher::new().map_err(|e| anyhow!("HTTP client: {e}"))?;
+    let hub = HubService::start(repo, options, Arc::new(fetcher)).await?;
+    for entry in &config.hub.contexts {
+        let (url, path) =
+            entry.split_once('=').ok_or_else(|| anyhow!("hub.contexts: '{entry}' is not URL=path"))?;
+        let text = std::fs::read_to_string(path).with_context(|| format!("hub.contexts: reading {path}"))?;
+        let document: serde_json::Value =
+            serde_json::from_str(&text).with_context(|| format!("hub.contexts: {path} is not JSON"))?;
+        hub.contexts.hold(HeldContext {
+            id: format!("configured-{}", hub.contexts.list().len() + 1),
+            url: url.to_string(),
+            kind: "Configured",
+            document: Arc::new(document),
+            created_at: haidang_core::time::now(),
+        });
+    }
+    Ok(Arc::new(hub))
 }
 
 /// The event bus the configuration names.

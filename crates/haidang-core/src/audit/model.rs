@@ -131,7 +131,7 @@ pub struct AuditQuery {
 
 /// Every action code the services record, for filters and their labels. A test checks that each
 /// code a service writes is listed here.
-pub const ACTIONS: [&str; 15] = [
+pub const ACTIONS: [&str; 24] = [
     "auth.login",
     "auth.logout",
     "auth.password_change",
@@ -147,6 +147,15 @@ pub const ACTIONS: [&str; 15] = [
     "delegation.create",
     "units.import",
     "units.successions",
+    "entity.create",
+    "entity.update",
+    "entity.replace",
+    "entity.delete",
+    "entity.batch",
+    "schema.put",
+    "schema.delete",
+    "context.add",
+    "context.delete",
 ];
 
 #[cfg(test)]

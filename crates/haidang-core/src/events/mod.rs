@@ -37,7 +37,11 @@ impl DomainEvent {
     /// The change an audit record describes, or None when the record is not a change (a sign-in,
     /// a refused or failed attempt).
     pub fn from_audit(record: &AuditRecord) -> Option<DomainEvent> {
-        if record.outcome != Outcome::Success || NOT_CHANGES.contains(&record.action.as_str()) {
+        // Entity writes are published from the entity outbox, one event per entity changed.
+        if record.outcome != Outcome::Success
+            || NOT_CHANGES.contains(&record.action.as_str())
+            || record.action.starts_with("entity.")
+        {
             return None;
         }
         Some(DomainEvent {
@@ -50,6 +54,23 @@ impl DomainEvent {
             org_id: record.org_id.clone(),
             detail: record.detail.clone(),
         })
+    }
+}
+
+impl DomainEvent {
+    /// An entity change from the hub's outbox: kind "entity.create|update|replace|delete", the
+    /// entity id as target, the attributes written (normalized, expanded names) as detail.
+    pub fn from_entity_change(record: &crate::repo::EntityChangeRecord) -> DomainEvent {
+        DomainEvent {
+            id: format!("entity-{}", record.seq),
+            seq: record.seq,
+            at: record.change.at,
+            kind: format!("entity.{}", record.change.op),
+            target: Some(record.change.entity_id.clone()),
+            actor: record.change.actor.clone(),
+            org_id: None,
+            detail: record.change.body.clone(),
+        }
     }
 }
 

@@ -56,6 +56,9 @@ pub struct Instance {
     pub unit_code: Option<String>,
     /// Attributes of the attribute (e.g. the accuracy of a reading).
     pub sub: BTreeMap<String, Vec<Instance>>,
+    /// System attributes, set by the store (a client's values are overwritten on every write).
+    pub created_at: Option<Timestamp>,
+    pub modified_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +66,8 @@ pub struct Entity {
     pub id: String,
     pub types: Vec<String>,
     pub attrs: BTreeMap<String, Vec<Instance>>,
+    pub created_at: Option<Timestamp>,
+    pub modified_at: Option<Timestamp>,
 }
 
 /// A rejected payload: which member (a path such as "temperature.observedAt" or
@@ -116,12 +121,39 @@ pub fn is_uri(text: &str) -> bool {
 
 /// Attribute and type names: no characters the standard forbids in names.
 fn check_name(path: &str, name: &str) -> Result<(), EntityError> {
+    // A full IRI is a valid name too (the store keeps expanded names; some vocabularies use '#').
+    if name.contains("://") && is_uri(name) {
+        return Ok(());
+    }
     if name.is_empty()
         || name.chars().any(|c| c.is_whitespace() || c.is_control() || "<>\"'=;()&?#".contains(c))
     {
         return Err(err(path, format!("'{name}' is not a valid name")));
     }
     Ok(())
+}
+
+/// A fragment (the body of an attribute update or a merge): attributes, and optionally the id
+/// (which must then be `id`) and types to add.
+pub fn parse_fragment(payload: &Value, id: &str) -> Result<Entity, EntityError> {
+    let Value::Object(o) = payload else { return Err(err("", "the body must be a JSON object")) };
+    let mut with_head = o.clone();
+    match o.get("id").or_else(|| o.get("@id")) {
+        Some(Value::String(given)) if given == id => {}
+        Some(other) => return Err(err("id", format!("{other} is not the entity {id} of the URL"))),
+        None => {
+            with_head.insert("id".into(), Value::String(id.to_string()));
+        }
+    }
+    let typeless = !o.contains_key("type") && !o.contains_key("@type");
+    if typeless {
+        with_head.insert("type".into(), Value::String("_".into()));
+    }
+    let mut e = parse_entity(&Value::Object(with_head))?;
+    if typeless {
+        e.types.clear();
+    }
+    Ok(e)
 }
 
 pub fn parse_entity(payload: &Value) -> Result<Entity, EntityError> {
@@ -152,7 +184,9 @@ pub fn parse_entity(payload: &Value) -> Result<Entity, EntityError> {
         }
         attrs.insert(name.clone(), parse_attribute(name, name, value)?);
     }
-    Ok(Entity { id, types, attrs })
+    let created_at = o.get("createdAt").and_then(Value::as_str).and_then(|s| s.parse().ok());
+    let modified_at = o.get("modifiedAt").and_then(Value::as_str).and_then(|s| s.parse().ok());
+    Ok(Entity { id, types, attrs, created_at, modified_at })
 }
 
 /// Parses one attribute in normalized or concise form; `path` names it in errors.
@@ -271,7 +305,9 @@ fn parse_instance(path: &str, name: &str, value: &Value) -> Result<Instance, Ent
         }
         sub.insert(k.clone(), parse_attribute(&format!("{path}.{k}"), k, v)?);
     }
-    Ok(Instance { kind, content, dataset_id, observed_at, unit_code, sub })
+    let created_at = o.get("createdAt").and_then(Value::as_str).and_then(|s| s.parse().ok());
+    let modified_at = o.get("modifiedAt").and_then(Value::as_str).and_then(|s| s.parse().ok());
+    Ok(Instance { kind, content, dataset_id, observed_at, unit_code, sub, created_at, modified_at })
 }
 
 fn wrap(member: &str, v: &Value) -> Map<String, Value> {
@@ -345,8 +381,29 @@ fn polygon(path: &str, v: &Value) -> Result<(), EntityError> {
     })
 }
 
+/// How an entity is rendered: which attributes, and with system attributes or not.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Render<'a> {
+    /// Only these attributes (names as keyed in the entity); None for all.
+    pub attrs: Option<&'a [String]>,
+    pub sys_attrs: bool,
+}
+
+fn put_sys(m: &mut Map<String, Value>, created: Option<Timestamp>, modified: Option<Timestamp>) {
+    if let Some(t) = created {
+        m.insert("createdAt".into(), Value::String(t.to_string()));
+    }
+    if let Some(t) = modified {
+        m.insert("modifiedAt".into(), Value::String(t.to_string()));
+    }
+}
+
 impl Instance {
-    fn to_normalized(&self) -> Value {
+    pub fn to_normalized(&self) -> Value {
+        self.render(false)
+    }
+
+    fn render(&self, sys: bool) -> Value {
         let mut m = Map::new();
         m.insert("type".into(), Value::String(self.kind.as_str().into()));
         m.insert(self.kind.content_member().into(), self.content.clone());
@@ -360,16 +417,57 @@ impl Instance {
             m.insert("unitCode".into(), Value::String(u.clone()));
         }
         for (k, v) in &self.sub {
-            m.insert(k.clone(), instances_normalized(v));
+            m.insert(k.clone(), instances_rendered(v, sys));
+        }
+        if sys {
+            put_sys(&mut m, self.created_at, self.modified_at);
         }
         Value::Object(m)
     }
+
+    /// The concise form: the bare value where nothing else is said, else the members without
+    /// "type" (which the member name implies).
+    fn to_concise(&self) -> Value {
+        let plain = self.dataset_id.is_none()
+            && self.observed_at.is_none()
+            && self.unit_code.is_none()
+            && self.sub.is_empty();
+        match self.kind {
+            AttrKind::Property if plain && !self.content.is_object() => self.content.clone(),
+            AttrKind::GeoProperty if plain => self.content.clone(),
+            _ => {
+                let mut m = match self.render(false) {
+                    Value::Object(m) => m,
+                    _ => Map::new(),
+                };
+                m.remove("type");
+                for (k, v) in &self.sub {
+                    m.insert(k.clone(), instances_concise(v));
+                }
+                Value::Object(m)
+            }
+        }
+    }
+
+    /// The name the instance has with its names mapped (expanded to IRIs or compacted).
+    fn map_names(&self, f: &dyn Fn(&str) -> String) -> Instance {
+        let mut out = self.clone();
+        out.sub = self.sub.iter().map(|(k, v)| (f(k), v.iter().map(|i| i.map_names(f)).collect())).collect();
+        out
+    }
 }
 
-fn instances_normalized(instances: &[Instance]) -> Value {
+fn instances_rendered(instances: &[Instance], sys: bool) -> Value {
     match instances {
-        [one] => one.to_normalized(),
-        many => Value::Array(many.iter().map(Instance::to_normalized).collect()),
+        [one] => one.render(sys),
+        many => Value::Array(many.iter().map(|i| i.render(sys)).collect()),
+    }
+}
+
+fn instances_concise(instances: &[Instance]) -> Value {
+    match instances {
+        [one] => one.to_concise(),
+        many => Value::Array(many.iter().map(Instance::to_concise).collect()),
     }
 }
 
@@ -387,11 +485,40 @@ impl Entity {
         m
     }
 
+    fn wanted<'a>(
+        &'a self,
+        render: Render<'a>,
+    ) -> impl Iterator<Item = (&'a String, &'a Vec<Instance>)> + 'a {
+        self.attrs.iter().filter(move |(k, _)| render.attrs.is_none_or(|only| only.contains(k)))
+    }
+
     /// The normalized form: every attribute with its type and members.
     pub fn to_normalized(&self) -> Value {
+        self.render_normalized(Render::default())
+    }
+
+    pub fn render_normalized(&self, render: Render) -> Value {
         let mut m = self.head();
-        for (k, v) in &self.attrs {
-            m.insert(k.clone(), instances_normalized(v));
+        for (k, v) in self.wanted(render) {
+            m.insert(k.clone(), instances_rendered(v, render.sys_attrs));
+        }
+        if render.sys_attrs {
+            put_sys(&mut m, self.created_at, self.modified_at);
+        }
+        Value::Object(m)
+    }
+
+    /// The concise form: values without the members their names imply.
+    pub fn render_concise(&self, render: Render) -> Value {
+        if render.sys_attrs {
+            // System attributes need the object form, which is the normalized one without "type".
+            let mut v = self.render_normalized(render);
+            strip_attr_types(&mut v);
+            return v;
+        }
+        let mut m = self.head();
+        for (k, v) in self.wanted(render) {
+            m.insert(k.clone(), instances_concise(v));
         }
         Value::Object(m)
     }
@@ -399,13 +526,72 @@ impl Entity {
     /// The keyValues (simplified) form: the value of each Property, the object of each
     /// Relationship, the language map of each LanguageProperty (the default instance of each).
     pub fn to_key_values(&self) -> Value {
+        self.render_key_values(Render::default(), None)
+    }
+
+    /// keyValues; with `lang`, a LanguageProperty becomes its text in that language (else the
+    /// first one it has).
+    pub fn render_key_values(&self, render: Render, lang: Option<&str>) -> Value {
         let mut m = self.head();
-        for (k, v) in &self.attrs {
+        for (k, v) in self.wanted(render) {
             if let Some(i) = v.iter().find(|i| i.dataset_id.is_none()).or_else(|| v.first()) {
-                m.insert(k.clone(), i.content.clone());
+                let content = match (i.kind, lang) {
+                    (AttrKind::LanguageProperty, Some(tag)) => pick_language(&i.content, tag),
+                    _ => i.content.clone(),
+                };
+                m.insert(k.clone(), content);
             }
         }
         Value::Object(m)
+    }
+
+    /// The same entity with its type and attribute names mapped (expanded to IRIs for the
+    /// store, compacted for an answer).
+    pub fn map_names(&self, f: &dyn Fn(&str) -> String) -> Entity {
+        Entity {
+            id: self.id.clone(),
+            types: self.types.iter().map(|t| f(t)).collect(),
+            attrs: self
+                .attrs
+                .iter()
+                .map(|(k, v)| (f(k), v.iter().map(|i| i.map_names(f)).collect()))
+                .collect(),
+            created_at: self.created_at,
+            modified_at: self.modified_at,
+        }
+    }
+}
+
+/// The text of a language map in `tag` (or its primary language, or "@none", or the first).
+pub fn pick_language(map: &Value, tag: &str) -> Value {
+    let Value::Object(o) = map else { return map.clone() };
+    let primary = tag.split('-').next().unwrap_or(tag);
+    o.get(tag)
+        .or_else(|| o.get(primary))
+        .or_else(|| o.get("@none"))
+        .or_else(|| o.values().next())
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+fn strip_attr_types(v: &mut Value) {
+    if let Value::Object(m) = v {
+        for (k, attr) in m.iter_mut() {
+            if matches!(k.as_str(), "id" | "type" | "createdAt" | "modifiedAt") {
+                continue;
+            }
+            match attr {
+                Value::Object(a) => {
+                    a.remove("type");
+                }
+                Value::Array(items) => items.iter_mut().for_each(|i| {
+                    if let Value::Object(a) = i {
+                        a.remove("type");
+                    }
+                }),
+                _ => {}
+            }
+        }
     }
 }
 

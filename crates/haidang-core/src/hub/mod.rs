@@ -1,8 +1,20 @@
-//! The data hub: one shared store fed by every agency and sensor. This part holds the exchange data
-//! structures ("cấu trúc dữ liệu trao đổi"): a JSON Schema per entity type, the shipped Smart Data
-//! Models, and the reduction of an NGSI-LD entity to the simplified form that the schemas describe.
+//! The data hub: one shared store fed by every agency and sensor, spoken to in NGSI-LD. Entities
+//! are kept with expanded names (JSON-LD IRIs), indexed in memory for point, attribute and geo
+//! lookups, written by one group-commit writer, and checked against their type's exchange data
+//! structure ("cấu trúc dữ liệu trao đổi"): a JSON Schema, the Smart Data Models shipped.
 
 pub mod context;
+pub mod contexts;
 pub mod entity;
+pub mod error;
+pub mod geoquery;
+pub mod index;
+pub mod ops;
+pub mod query;
 pub mod schema;
+pub mod service;
 pub mod shipped;
+mod writer;
+
+pub use error::{ErrorType, HubError, HubResult};
+pub use service::{EntityQuery, HubOptions, HubService, QueryAnswer};

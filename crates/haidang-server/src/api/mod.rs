@@ -4,6 +4,7 @@
 
 pub mod audit;
 mod auth;
+mod hub;
 mod orgs;
 mod units;
 mod users;
@@ -27,6 +28,7 @@ use crate::state::AppState;
         (name = "users", description = "Accounts and their lifecycle"),
         (name = "tokens", description = "API tokens for machines"),
         (name = "audit", description = "Audit trail"),
+        (name = "hub", description = "Data hub: exchange data structures (schemas per entity type)"),
     )
 )]
 struct ApiDoc;
@@ -57,6 +59,8 @@ pub fn router() -> (axum::Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(users::revoke_token))
         .routes(routes!(users::list_delegations, users::create_delegation))
         .routes(routes!(audit::query_audit))
+        .routes(routes!(hub::list_schemas))
+        .routes(routes!(hub::get_schema, hub::put_schema, hub::delete_schema))
         .split_for_parts()
 }
 

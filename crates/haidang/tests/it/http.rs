@@ -39,6 +39,10 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/delegations"),
     ("post", "/api/v1/delegations"),
     ("get", "/api/v1/audit"),
+    ("get", "/api/v1/hub/schemas"),
+    ("get", "/api/v1/hub/schemas/{type}"),
+    ("put", "/api/v1/hub/schemas/{type}"),
+    ("delete", "/api/v1/hub/schemas/{type}"),
 ];
 
 #[tokio::test]
@@ -88,9 +92,12 @@ async fn openapi_lists_every_api_route_and_every_route_answers() {
     // Each route is live: without a session it answers 401 (or 422 for a bad login), never 404/405.
     let c = reqwest::Client::new();
     for (method, path) in API_ROUTES {
-        let url = app.url(&path.replace("{id}", "x").replace("{code}", "12"));
+        let url =
+            app.url(&path.replace("{id}", "x").replace("{code}", "12").replace("{type}", "Streetlight"));
         let res = match *method {
             "get" => c.get(url).send().await.unwrap(),
+            "put" => c.put(url).json(&json!({})).send().await.unwrap(),
+            "delete" => c.delete(url).send().await.unwrap(),
             _ => c.post(url).json(&json!({})).send().await.unwrap(),
         };
         let status = res.status().as_u16();

@@ -12,6 +12,7 @@ mod console;
 mod events;
 mod harness;
 mod http;
+mod hub;
 mod lifecycle;
 mod units_orgs;
 mod webdriver;

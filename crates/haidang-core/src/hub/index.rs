@@ -1,0 +1,372 @@
+//! The in-memory indexes over the store's entities: id → slot, types, which attributes each entity
+//! has, a sorted value index per attribute (for `q`) and an R-tree per GeoProperty (for geo-queries).
+//!
+//! Bodies stay in the store; the index keeps what picks candidates, in compact form (a slot is
+//! a few hundred bytes), so a million entities fit well inside the memory budget. It is rebuilt
+//! from the store at start and updated by the writer after each commit, never before.
+
+use std::collections::{BTreeSet, HashMap};
+use std::ops::Bound;
+use std::sync::Arc;
+
+use geo::{BoundingRect, Geometry};
+use rstar::{RTree, RTreeObject, AABB};
+
+use super::entity::{AttrKind, Entity};
+use super::geoquery::{to_geometry, GeoQuery};
+use super::query::{index_scalars, IndexHint, Scalar};
+
+/// Names (types, attributes) as small numbers: an entity keeps u32s, not IRIs.
+#[derive(Default)]
+struct Interner {
+    names: Vec<Arc<str>>,
+    ids: HashMap<Arc<str>, u32>,
+}
+
+impl Interner {
+    fn intern(&mut self, name: &str) -> u32 {
+        if let Some(id) = self.ids.get(name) {
+            return *id;
+        }
+        let id = self.names.len() as u32;
+        let name: Arc<str> = Arc::from(name);
+        self.names.push(name.clone());
+        self.ids.insert(name, id);
+        id
+    }
+
+    fn get(&self, name: &str) -> Option<u32> {
+        self.ids.get(name).copied()
+    }
+
+    fn name(&self, id: u32) -> &str {
+        self.names.get(id as usize).map(|n| &**n).unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone)]
+struct GeoEntry {
+    slot: u32,
+    envelope: AABB<[f64; 2]>,
+    geometry: Arc<Geometry<f64>>,
+}
+
+impl PartialEq for GeoEntry {
+    fn eq(&self, other: &Self) -> bool {
+        self.slot == other.slot && self.envelope == other.envelope
+    }
+}
+
+impl RTreeObject for GeoEntry {
+    type Envelope = AABB<[f64; 2]>;
+    fn envelope(&self) -> Self::Envelope {
+        self.envelope
+    }
+}
+
+struct Slot {
+    id: Box<str>,
+    types: Box<[u32]>,
+    attrs: Box<[u32]>,
+    owner: Option<Box<str>>,
+    created_at: i64,
+    /// What this entity put in the value indexes, to take it out again.
+    values: Box<[(u32, Scalar)]>,
+    geo: Box<[(u32, GeoEntry)]>,
+}
+
+/// What the index knows of one entity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    pub owner: Option<String>,
+    /// Microseconds, for keeping createdAt on a replace.
+    pub created_at: i64,
+}
+
+#[derive(Default)]
+pub struct EntityIndex {
+    slots: Vec<Option<Slot>>,
+    by_id: HashMap<Box<str>, u32>,
+    types: Interner,
+    attrs: Interner,
+    values: HashMap<u32, BTreeSet<(Scalar, u32)>>,
+    geo: HashMap<u32, RTree<GeoEntry>>,
+    live: usize,
+}
+
+/// Where a query's candidates come from, in creation order.
+pub struct Selection {
+    pub slots: Vec<u32>,
+}
+
+/// The filters the index can apply without the bodies.
+#[derive(Default)]
+pub struct Filter<'a> {
+    pub ids: Option<&'a [String]>,
+    pub id_pattern: Option<&'a regex::Regex>,
+    /// Expanded type IRIs; an entity matches if it has any.
+    pub types: Option<&'a [String]>,
+    /// Expanded attribute IRIs; an entity matches if it has any.
+    pub attrs: Option<&'a [String]>,
+    /// Expanded geoproperty already in `geo.geoproperty`.
+    pub geo: Option<&'a GeoQuery>,
+    pub hint: Option<&'a IndexHint>,
+}
+
+/// What the value index keys an entity by: the values `q` compares, as the query module says.
+fn scalars(entity: &Entity) -> Vec<(String, Scalar)> {
+    let mut out = Vec::new();
+    for (name, instances) in &entity.attrs {
+        for i in instances.iter().filter(|i| i.kind != AttrKind::GeoProperty) {
+            out.extend(index_scalars(i).into_iter().map(|s| (name.clone(), s)));
+        }
+    }
+    out
+}
+
+fn envelope_of(g: &Geometry<f64>) -> Option<AABB<[f64; 2]>> {
+    let r = g.bounding_rect()?;
+    Some(AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]))
+}
+
+impl EntityIndex {
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    pub fn summary(&self, id: &str) -> Option<Summary> {
+        let slot = self.slot(id)?;
+        Some(Summary { owner: slot.owner.as_deref().map(str::to_string), created_at: slot.created_at })
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.by_id.contains_key(id)
+    }
+
+    fn slot(&self, id: &str) -> Option<&Slot> {
+        let n = *self.by_id.get(id)?;
+        self.slots.get(n as usize)?.as_ref()
+    }
+
+    /// Adds or replaces an entity (names expanded).
+    pub fn put(&mut self, entity: &Entity, owner: Option<&str>, created_at: i64) {
+        let n = match self.by_id.get(entity.id.as_str()) {
+            Some(n) => {
+                let n = *n;
+                self.unlink(n);
+                n
+            }
+            None => {
+                let n = self.slots.len() as u32;
+                self.slots.push(None);
+                self.by_id.insert(entity.id.clone().into_boxed_str(), n);
+                self.live += 1;
+                n
+            }
+        };
+        let types: Box<[u32]> = entity.types.iter().map(|t| self.types.intern(t)).collect();
+        let attrs: Box<[u32]> = entity.attrs.keys().map(|a| self.attrs.intern(a)).collect();
+        let mut values = Vec::new();
+        for (name, scalar) in scalars(entity) {
+            let a = self.attrs.intern(&name);
+            self.values.entry(a).or_default().insert((scalar.clone(), n));
+            values.push((a, scalar));
+        }
+        let mut geo = Vec::new();
+        for (name, instances) in &entity.attrs {
+            for i in instances.iter().filter(|i| i.kind == AttrKind::GeoProperty) {
+                let Some(g) = to_geometry(&i.content) else { continue };
+                let Some(envelope) = envelope_of(&g) else { continue };
+                let a = self.attrs.intern(name);
+                let entry = GeoEntry { slot: n, envelope, geometry: Arc::new(g) };
+                self.geo.entry(a).or_default().insert(entry.clone());
+                geo.push((a, entry));
+            }
+        }
+        if let Some(place) = self.slots.get_mut(n as usize) {
+            *place = Some(Slot {
+                id: entity.id.clone().into_boxed_str(),
+                types,
+                attrs,
+                owner: owner.map(Into::into),
+                created_at,
+                values: values.into_boxed_slice(),
+                geo: geo.into_boxed_slice(),
+            });
+        }
+    }
+
+    pub fn remove(&mut self, id: &str) {
+        if let Some(n) = self.by_id.remove(id) {
+            self.unlink(n);
+            if let Some(place) = self.slots.get_mut(n as usize) {
+                *place = None;
+            }
+            self.live -= 1;
+        }
+    }
+
+    /// Takes a slot's entries out of the value and geo indexes.
+    fn unlink(&mut self, n: u32) {
+        let Some(Some(slot)) = self.slots.get(n as usize) else { return };
+        for (a, scalar) in slot.values.iter() {
+            if let Some(set) = self.values.get_mut(a) {
+                set.remove(&(scalar.clone(), n));
+            }
+        }
+        for (a, entry) in slot.geo.iter() {
+            if let Some(tree) = self.geo.get_mut(a) {
+                tree.remove(entry);
+            }
+        }
+    }
+
+    fn ids_of(&self, slots: &[u32]) -> Vec<String> {
+        slots.iter().filter_map(|n| self.slots.get(*n as usize)?.as_ref().map(|s| s.id.to_string())).collect()
+    }
+
+    /// The ids of `slots`, in that order (slots deleted meanwhile are skipped).
+    pub fn entity_ids(&self, slots: &[u32]) -> Vec<String> {
+        self.ids_of(slots)
+    }
+
+    /// Candidates in creation order, with every filter the index can decide applied. The `q`
+    /// hint only narrows: the caller still evaluates `q` on the bodies.
+    pub fn select(&self, f: &Filter) -> Selection {
+        let type_ids: Option<Vec<u32>> =
+            f.types.map(|ts| ts.iter().filter_map(|t| self.types.get(t)).collect());
+        let attr_ids: Option<Vec<u32>> =
+            f.attrs.map(|a| a.iter().filter_map(|name| self.attrs.get(name)).collect());
+        let geo_attr = f.geo.map(|g| self.attrs.get(&g.geoproperty));
+        let mut from_geo = false;
+        let mut slots: Vec<u32> = if let Some(ids) = f.ids {
+            ids.iter().filter_map(|id| self.by_id.get(id.as_str()).copied()).collect()
+        } else if let (Some(g), Some(boxed)) = (f.geo, f.geo.and_then(GeoQuery::search_box)) {
+            from_geo = true;
+            let Some(Some(tree)) = geo_attr.map(|a| a.and_then(|a| self.geo.get(&a))) else {
+                return Selection { slots: Vec::new() };
+            };
+            tree.locate_in_envelope_intersecting(&boxed)
+                .filter(|e| g.matches(&e.geometry))
+                .map(|e| e.slot)
+                .collect()
+        } else if let Some(hint) = f.hint {
+            let Some(set) = self.attrs.get(&hint.attr).and_then(|a| self.values.get(&a)) else {
+                return Selection { slots: Vec::new() };
+            };
+            let mut out = Vec::new();
+            for (lo, hi) in &hint.bounds {
+                let lo = match lo {
+                    Bound::Included(s) => Bound::Included((s.clone(), 0)),
+                    Bound::Excluded(s) => Bound::Excluded((s.clone(), u32::MAX)),
+                    Bound::Unbounded => Bound::Unbounded,
+                };
+                let hi = match hi {
+                    Bound::Included(s) => Bound::Included((s.clone(), u32::MAX)),
+                    Bound::Excluded(s) => Bound::Excluded((s.clone(), 0)),
+                    Bound::Unbounded => Bound::Unbounded,
+                };
+                if matches!((&lo, &hi), (Bound::Included(a) | Bound::Excluded(a), Bound::Included(b) | Bound::Excluded(b)) if a > b)
+                {
+                    continue;
+                }
+                out.extend(set.range((lo, hi)).map(|(_, n)| *n));
+            }
+            out
+        } else {
+            (0..self.slots.len() as u32).collect()
+        };
+        if f.ids.is_some() || f.hint.is_some() || from_geo {
+            slots.sort_unstable();
+            slots.dedup();
+        }
+        slots.retain(|n| {
+            let Some(Some(slot)) = self.slots.get(*n as usize) else { return false };
+            if let Some(t) = &type_ids {
+                if !slot.types.iter().any(|x| t.contains(x)) {
+                    return false;
+                }
+            }
+            if let Some(a) = &attr_ids {
+                if !slot.attrs.iter().any(|x| a.contains(x)) {
+                    return false;
+                }
+            }
+            if let Some(p) = f.id_pattern {
+                if !p.is_match(&slot.id) {
+                    return false;
+                }
+            }
+            if let (Some(g), false) = (f.geo, from_geo) {
+                let attr = geo_attr.flatten();
+                if !slot.geo.iter().any(|(a, e)| Some(*a) == attr && g.matches(&e.geometry)) {
+                    return false;
+                }
+            }
+            true
+        });
+        Selection { slots }
+    }
+
+    /// Entity types with how many entities have each, and the attributes seen on them.
+    pub fn types(&self) -> Vec<TypeInfo> {
+        let mut by_type: HashMap<u32, (usize, BTreeSet<u32>)> = HashMap::new();
+        for slot in self.slots.iter().flatten() {
+            for t in slot.types.iter() {
+                let e = by_type.entry(*t).or_default();
+                e.0 += 1;
+                e.1.extend(slot.attrs.iter().copied());
+            }
+        }
+        let mut out: Vec<TypeInfo> = by_type
+            .into_iter()
+            .map(|(t, (count, attrs))| TypeInfo {
+                name: self.types.name(t).to_string(),
+                count,
+                attrs: attrs.into_iter().map(|a| self.attrs.name(a).to_string()).collect(),
+            })
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    }
+
+    /// Attributes with how many entities have each, and the types that use them.
+    pub fn attributes(&self) -> Vec<AttributeInfo> {
+        let mut by_attr: HashMap<u32, (usize, BTreeSet<u32>)> = HashMap::new();
+        for slot in self.slots.iter().flatten() {
+            for a in slot.attrs.iter() {
+                let e = by_attr.entry(*a).or_default();
+                e.0 += 1;
+                e.1.extend(slot.types.iter().copied());
+            }
+        }
+        let mut out: Vec<AttributeInfo> = by_attr
+            .into_iter()
+            .map(|(a, (count, types))| AttributeInfo {
+                name: self.attrs.name(a).to_string(),
+                count,
+                types: types.into_iter().map(|t| self.types.name(t).to_string()).collect(),
+            })
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TypeInfo {
+    pub name: String,
+    pub count: usize,
+    pub attrs: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttributeInfo {
+    pub name: String,
+    pub count: usize,
+    pub types: Vec<String>,
+}

@@ -1,0 +1,530 @@
+//! What each NGSI-LD write does to an entity, as pure functions of (operation, current state,
+//! time): the writer applies them, the tests check them without a store.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde_json::{Map, Value};
+
+use super::entity::{AttrKind, Entity, Instance};
+use super::error::{ErrorType, HubError};
+
+/// The value that deletes an attribute in a merge (NGSI-LD's null).
+pub const NGSI_LD_NULL: &str = "urn:ngsi-ld:null";
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum EntityOp {
+    /// POST /entities, batch create.
+    Create(Entity),
+    /// PUT /entities/{id}: every attribute replaced.
+    Replace(Entity),
+    /// Batch upsert: create, or else replace (`update: false`) or update (`update: true`).
+    Upsert {
+        entity: Entity,
+        update: bool,
+    },
+    /// PATCH /entities/{id}: merge-patch.
+    Merge(Entity),
+    /// PATCH /entities/{id}/attrs (only existing attributes), or with `only` the partial update of
+    /// one attribute (PATCH /entities/{id}/attrs/{attr}).
+    UpdateAttrs {
+        entity: Entity,
+        only: Option<String>,
+    },
+    /// POST /entities/{id}/attrs and batch update: add or replace attributes.
+    Append {
+        entity: Entity,
+        no_overwrite: bool,
+    },
+    DeleteAttr {
+        id: String,
+        attr: String,
+        dataset_id: Option<String>,
+        all: bool,
+    },
+    Delete(String),
+}
+
+impl EntityOp {
+    pub fn entity_id(&self) -> &str {
+        match self {
+            EntityOp::Create(e) | EntityOp::Replace(e) | EntityOp::Merge(e) => &e.id,
+            EntityOp::Upsert { entity, .. }
+            | EntityOp::UpdateAttrs { entity, .. }
+            | EntityOp::Append { entity, .. } => &entity.id,
+            EntityOp::DeleteAttr { id, .. } | EntityOp::Delete(id) => id,
+        }
+    }
+
+    /// Whether the operation needs the stored entity (a create or a plain replace does not).
+    pub fn needs_current(&self) -> bool {
+        !matches!(self, EntityOp::Create(_) | EntityOp::Upsert { update: false, .. } | EntityOp::Delete(_))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotUpdated {
+    pub attr: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum OpOutcome {
+    Created,
+    Updated { updated: Vec<String>, not_updated: Vec<NotUpdated> },
+    Deleted,
+}
+
+/// The result of an operation: the new state (None: deleted) and the change to publish.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    pub state: Option<Entity>,
+    pub outcome: OpOutcome,
+    /// "create", "update", "replace" or "delete".
+    pub op: &'static str,
+    /// The attributes written, normalized (what consumers of the event see).
+    pub change: Value,
+}
+
+fn stamp(instances: &mut [Instance], previous: Option<&[Instance]>, now: Timestamp) {
+    for i in instances.iter_mut() {
+        let before = previous.and_then(|p| p.iter().find(|o| o.dataset_id == i.dataset_id));
+        i.created_at = Some(before.and_then(|b| b.created_at).unwrap_or(now));
+        i.modified_at = Some(now);
+        for (name, sub) in i.sub.iter_mut() {
+            let prev_sub = before.and_then(|b| b.sub.get(name)).map(Vec::as_slice);
+            stamp(sub, prev_sub, now);
+        }
+    }
+}
+
+fn fresh(mut entity: Entity, created_at: Timestamp, now: Timestamp) -> Entity {
+    for instances in entity.attrs.values_mut() {
+        stamp(instances, None, now);
+    }
+    entity.created_at = Some(created_at);
+    entity.modified_at = Some(now);
+    entity
+}
+
+fn change_of(id: &str, types: &[String], attrs: &BTreeMap<String, Vec<Instance>>) -> Value {
+    let e = Entity {
+        id: id.to_string(),
+        types: types.to_vec(),
+        attrs: attrs.clone(),
+        created_at: None,
+        modified_at: None,
+    };
+    e.to_normalized()
+}
+
+fn add_types(current: &mut Entity, more: &[String]) {
+    for t in more {
+        if !current.types.contains(t) {
+            current.types.push(t.clone());
+        }
+    }
+}
+
+/// RFC 7396 merge patch, for compound values in a merge.
+fn merge_json(target: &mut Value, patch: &Value) {
+    match (target, patch) {
+        (Value::Object(t), Value::Object(p)) => {
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(k);
+                } else {
+                    merge_json(t.entry(k.clone()).or_insert(Value::Null), v);
+                }
+            }
+        }
+        (t, p) => *t = p.clone(),
+    }
+}
+
+/// One instance patched by another: content replaced (objects merged), members given replace
+/// those kept, sub-attributes merged by name.
+fn merge_instance(old: &Instance, new: &Instance, now: Timestamp) -> Instance {
+    let mut out = old.clone();
+    if old.kind == AttrKind::Property && new.kind == AttrKind::Property {
+        if let (Value::Object(_), Value::Object(_)) = (&old.content, &new.content) {
+            merge_json(&mut out.content, &new.content);
+        } else {
+            out.content = new.content.clone();
+        }
+    } else {
+        out.kind = new.kind;
+        out.content = new.content.clone();
+    }
+    if new.observed_at.is_some() {
+        out.observed_at = new.observed_at;
+    }
+    if new.unit_code.is_some() {
+        out.unit_code = new.unit_code.clone();
+    }
+    for (name, sub) in &new.sub {
+        let mut sub = sub.clone();
+        stamp(&mut sub, old.sub.get(name).map(Vec::as_slice), now);
+        out.sub.insert(name.clone(), sub);
+    }
+    out.modified_at = Some(now);
+    out
+}
+
+fn is_null_value(instances: &[Instance]) -> bool {
+    instances.iter().all(|i| i.content.as_str() == Some(NGSI_LD_NULL))
+}
+
+/// Replaces the instances of `attr` that have the same datasetIds as `new`, keeping the others.
+fn put_instances(current: &mut Entity, attr: &str, mut new: Vec<Instance>, now: Timestamp) {
+    let previous = current.attrs.get(attr).cloned().unwrap_or_default();
+    stamp(&mut new, Some(&previous), now);
+    let mut merged: Vec<Instance> =
+        previous.into_iter().filter(|p| !new.iter().any(|n| n.dataset_id == p.dataset_id)).collect();
+    merged.extend(new);
+    current.attrs.insert(attr.to_string(), merged);
+}
+
+pub fn apply(op: EntityOp, current: Option<Entity>, now: Timestamp) -> Result<Applied, HubError> {
+    let exists_err = |id: &str| HubError::new(ErrorType::AlreadyExists, format!("{id} already exists"));
+    match (op, current) {
+        (EntityOp::Create(e), Some(_)) => Err(exists_err(&e.id)),
+        (EntityOp::Create(e), None) | (EntityOp::Upsert { entity: e, .. }, None) => {
+            let e = fresh(e, now, now);
+            let change = e.to_normalized();
+            Ok(Applied { state: Some(e), outcome: OpOutcome::Created, op: "create", change })
+        }
+        (EntityOp::Replace(e), Some(old)) | (EntityOp::Upsert { entity: e, update: false }, Some(old)) => {
+            let mut e = fresh(e, old.created_at.unwrap_or(now), now);
+            if e.types.is_empty() {
+                e.types = old.types;
+            }
+            let change = e.to_normalized();
+            let updated = e.attrs.keys().cloned().collect();
+            Ok(Applied {
+                state: Some(e),
+                outcome: OpOutcome::Updated { updated, not_updated: Vec::new() },
+                op: "replace",
+                change,
+            })
+        }
+        (EntityOp::Upsert { entity, update: true }, Some(old)) => {
+            apply(EntityOp::Append { entity, no_overwrite: false }, Some(old), now)
+        }
+        (EntityOp::Merge(fragment), Some(mut cur)) => {
+            add_types(&mut cur, &fragment.types);
+            let mut written = BTreeMap::new();
+            for (name, instances) in fragment.attrs {
+                if is_null_value(&instances) {
+                    cur.attrs.remove(&name);
+                    continue;
+                }
+                let old = cur.attrs.get(&name).cloned().unwrap_or_default();
+                let mut out: Vec<Instance> = Vec::new();
+                for new in &instances {
+                    match old.iter().find(|o| o.dataset_id == new.dataset_id) {
+                        Some(o) => out.push(merge_instance(o, new, now)),
+                        None => {
+                            let mut n = vec![new.clone()];
+                            stamp(&mut n, None, now);
+                            out.extend(n);
+                        }
+                    }
+                }
+                let keep: Vec<Instance> = old
+                    .into_iter()
+                    .filter(|o| !instances.iter().any(|n| n.dataset_id == o.dataset_id))
+                    .collect();
+                written.insert(name.clone(), out.clone());
+                out.extend(keep);
+                cur.attrs.insert(name, out);
+            }
+            cur.modified_at = Some(now);
+            let change = change_of(&cur.id, &cur.types, &written);
+            let updated = written.keys().cloned().collect();
+            Ok(Applied {
+                state: Some(cur),
+                outcome: OpOutcome::Updated { updated, not_updated: Vec::new() },
+                op: "update",
+                change,
+            })
+        }
+        (EntityOp::UpdateAttrs { entity, only: Some(attr) }, Some(cur)) => {
+            if !entity.attrs.contains_key(&attr) {
+                return Err(HubError::bad_data(format!("the body does not hold the attribute {attr}")));
+            }
+            if !cur.attrs.contains_key(&attr) {
+                return Err(HubError::new(
+                    ErrorType::ResourceNotFound,
+                    format!("{} has no attribute {attr}", cur.id),
+                ));
+            }
+            let mut fragment = entity;
+            fragment.attrs.retain(|k, _| k == &attr);
+            apply(EntityOp::Merge(fragment), Some(cur), now)
+        }
+        (EntityOp::UpdateAttrs { entity, only: None }, Some(mut cur)) => {
+            let mut updated = Vec::new();
+            let mut not_updated = Vec::new();
+            let mut written = BTreeMap::new();
+            for (name, instances) in entity.attrs {
+                let Some(old) = cur.attrs.get(&name) else {
+                    not_updated
+                        .push(NotUpdated { attr: name, reason: "the attribute does not exist".into() });
+                    continue;
+                };
+                if let Some(missing) =
+                    instances.iter().find(|n| !old.iter().any(|o| o.dataset_id == n.dataset_id))
+                {
+                    let which = missing.dataset_id.as_deref().unwrap_or("default");
+                    not_updated.push(NotUpdated {
+                        attr: name,
+                        reason: format!("no instance with datasetId {which}"),
+                    });
+                    continue;
+                }
+                put_instances(&mut cur, &name, instances.clone(), now);
+                written.insert(name.clone(), cur.attrs.get(&name).cloned().unwrap_or_default());
+                updated.push(name);
+            }
+            if !updated.is_empty() {
+                cur.modified_at = Some(now);
+            }
+            let change = change_of(&cur.id, &cur.types, &written);
+            Ok(Applied {
+                state: Some(cur),
+                outcome: OpOutcome::Updated { updated, not_updated },
+                op: "update",
+                change,
+            })
+        }
+        (EntityOp::Append { entity, no_overwrite }, Some(mut cur)) => {
+            add_types(&mut cur, &entity.types);
+            let mut updated = Vec::new();
+            let mut not_updated = Vec::new();
+            let mut written = BTreeMap::new();
+            for (name, instances) in entity.attrs {
+                if no_overwrite && cur.attrs.contains_key(&name) {
+                    not_updated
+                        .push(NotUpdated { attr: name, reason: "the attribute exists (noOverwrite)".into() });
+                    continue;
+                }
+                put_instances(&mut cur, &name, instances, now);
+                written.insert(name.clone(), cur.attrs.get(&name).cloned().unwrap_or_default());
+                updated.push(name);
+            }
+            cur.modified_at = Some(now);
+            let change = change_of(&cur.id, &cur.types, &written);
+            Ok(Applied {
+                state: Some(cur),
+                outcome: OpOutcome::Updated { updated, not_updated },
+                op: "update",
+                change,
+            })
+        }
+        (EntityOp::DeleteAttr { id, attr, dataset_id, all }, Some(mut cur)) => {
+            let Some(instances) = cur.attrs.get_mut(&attr) else {
+                return Err(HubError::new(
+                    ErrorType::ResourceNotFound,
+                    format!("{id} has no attribute {attr}"),
+                ));
+            };
+            if all {
+                cur.attrs.remove(&attr);
+            } else {
+                let before = instances.len();
+                instances.retain(|i| i.dataset_id != dataset_id);
+                if instances.len() == before {
+                    let which = dataset_id.as_deref().unwrap_or("default");
+                    return Err(HubError::new(
+                        ErrorType::ResourceNotFound,
+                        format!("{attr} of {id} has no instance with datasetId {which}"),
+                    ));
+                }
+                if instances.is_empty() {
+                    cur.attrs.remove(&attr);
+                }
+            }
+            cur.modified_at = Some(now);
+            let mut change = Map::new();
+            change.insert("id".into(), Value::String(id));
+            change.insert("deletedAttribute".into(), Value::String(attr.clone()));
+            Ok(Applied {
+                state: Some(cur),
+                outcome: OpOutcome::Updated { updated: vec![attr], not_updated: Vec::new() },
+                op: "update",
+                change: Value::Object(change),
+            })
+        }
+        (EntityOp::Delete(id), Some(_)) => {
+            let mut change = Map::new();
+            change.insert("id".into(), Value::String(id));
+            Ok(Applied {
+                state: None,
+                outcome: OpOutcome::Deleted,
+                op: "delete",
+                change: Value::Object(change),
+            })
+        }
+        (op, None) => Err(HubError::not_found(op.entity_id())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hub::entity::{parse_entity, parse_fragment};
+    use serde_json::json;
+
+    fn t(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn lamp() -> Entity {
+        let e = parse_entity(&json!({
+            "id": "urn:ngsi-ld:Streetlight:1", "type": "Streetlight",
+            "status": "ok",
+            "power": {"type": "Property", "value": 60, "unitCode": "WTT"},
+            "address": {"type": "Property", "value": {"street": "19/5", "ward": "Tân Phong"}},
+            "rain": [{"type": "Property", "value": 1, "datasetId": "urn:ds:a"}, {"type": "Property", "value": 2}]
+        }))
+        .unwrap();
+        apply(EntityOp::Create(e), None, t("2026-11-23T01:00:00Z")).unwrap().state.unwrap()
+    }
+
+    fn frag(v: Value) -> Entity {
+        parse_fragment(&v, "urn:ngsi-ld:Streetlight:1").unwrap()
+    }
+
+    #[test]
+    fn create_stamps_times_and_refuses_a_second_time() {
+        let e = lamp();
+        assert_eq!(e.created_at, Some(t("2026-11-23T01:00:00Z")));
+        assert_eq!(e.attrs["power"][0].created_at, Some(t("2026-11-23T01:00:00Z")));
+        let again = apply(EntityOp::Create(e.clone()), Some(e), t("2026-11-23T02:00:00Z")).unwrap_err();
+        assert_eq!(again.kind, ErrorType::AlreadyExists);
+    }
+
+    #[test]
+    fn merge_keeps_what_it_does_not_name_and_deletes_with_null() {
+        let now = t("2026-11-23T02:00:00Z");
+        let a = apply(
+            EntityOp::Merge(frag(json!({"power": {"type": "Property", "value": 80}, "address": {"type": "Property", "value": {"ward": "Đoàn Kết"}}, "status": "urn:ngsi-ld:null"}))),
+            Some(lamp()),
+            now,
+        )
+        .unwrap();
+        let e = a.state.unwrap();
+        assert_eq!(e.attrs["power"][0].content, json!(80));
+        assert_eq!(e.attrs["power"][0].unit_code.as_deref(), Some("WTT"), "unitCode kept");
+        assert_eq!(e.attrs["power"][0].created_at, Some(t("2026-11-23T01:00:00Z")));
+        assert_eq!(e.attrs["power"][0].modified_at, Some(now));
+        assert_eq!(e.attrs["address"][0].content, json!({"street": "19/5", "ward": "Đoàn Kết"}));
+        assert!(!e.attrs.contains_key("status"));
+        assert_eq!(e.attrs["rain"].len(), 2);
+    }
+
+    #[test]
+    fn update_attrs_reports_what_it_could_not_update() {
+        let a = apply(
+            EntityOp::UpdateAttrs { entity: frag(json!({"power": 70, "colour": "red"})), only: None },
+            Some(lamp()),
+            t("2026-11-23T02:00:00Z"),
+        )
+        .unwrap();
+        let OpOutcome::Updated { updated, not_updated } = a.outcome else { panic!() };
+        assert_eq!(updated, vec!["power"]);
+        assert_eq!(not_updated[0].attr, "colour");
+        let e = a.state.unwrap();
+        assert_eq!(e.attrs["power"][0].content, json!(70));
+        assert_eq!(e.attrs["power"][0].unit_code, None, "an update replaces the instance");
+        assert!(!e.attrs.contains_key("colour"));
+    }
+
+    #[test]
+    fn partial_update_of_one_attribute_needs_it_to_exist() {
+        let e = apply(
+            EntityOp::UpdateAttrs {
+                entity: frag(json!({"power": {"value": 75}})),
+                only: Some("power".into()),
+            },
+            Some(lamp()),
+            t("2026-11-23T02:00:00Z"),
+        )
+        .unwrap()
+        .state
+        .unwrap();
+        assert_eq!(e.attrs["power"][0].content, json!(75));
+        assert_eq!(e.attrs["power"][0].unit_code.as_deref(), Some("WTT"));
+        let missing = apply(
+            EntityOp::UpdateAttrs { entity: frag(json!({"colour": "red"})), only: Some("colour".into()) },
+            Some(lamp()),
+            t("2026-11-23T02:00:00Z"),
+        )
+        .unwrap_err();
+        assert_eq!(missing.kind, ErrorType::ResourceNotFound);
+    }
+
+    #[test]
+    fn append_with_no_overwrite_keeps_existing_attributes() {
+        let a = apply(
+            EntityOp::Append { entity: frag(json!({"power": 10, "colour": "red"})), no_overwrite: true },
+            Some(lamp()),
+            t("2026-11-23T02:00:00Z"),
+        )
+        .unwrap();
+        let e = a.state.unwrap();
+        assert_eq!(e.attrs["power"][0].content, json!(60));
+        assert_eq!(e.attrs["colour"][0].content, json!("red"));
+        let OpOutcome::Updated { not_updated, .. } = a.outcome else { panic!() };
+        assert_eq!(not_updated[0].attr, "power");
+    }
+
+    #[test]
+    fn deleting_one_instance_keeps_the_others() {
+        let e = apply(
+            EntityOp::DeleteAttr {
+                id: "urn:ngsi-ld:Streetlight:1".into(),
+                attr: "rain".into(),
+                dataset_id: Some("urn:ds:a".into()),
+                all: false,
+            },
+            Some(lamp()),
+            t("2026-11-23T02:00:00Z"),
+        )
+        .unwrap()
+        .state
+        .unwrap();
+        assert_eq!(e.attrs["rain"].len(), 1);
+        assert_eq!(e.attrs["rain"][0].content, json!(2));
+        let gone = apply(
+            EntityOp::DeleteAttr {
+                id: "urn:ngsi-ld:Streetlight:1".into(),
+                attr: "nope".into(),
+                dataset_id: None,
+                all: false,
+            },
+            Some(lamp()),
+            t("2026-11-23T02:00:00Z"),
+        )
+        .unwrap_err();
+        assert_eq!(gone.kind, ErrorType::ResourceNotFound);
+    }
+
+    #[test]
+    fn replace_keeps_creation_time_and_drops_other_attributes() {
+        let new =
+            parse_entity(&json!({"id": "urn:ngsi-ld:Streetlight:1", "type": "Streetlight", "status": "off"}))
+                .unwrap();
+        let e =
+            apply(EntityOp::Replace(new), Some(lamp()), t("2026-11-23T03:00:00Z")).unwrap().state.unwrap();
+        assert_eq!(e.created_at, Some(t("2026-11-23T01:00:00Z")));
+        assert_eq!(e.attrs.keys().collect::<Vec<_>>(), vec!["status"]);
+    }
+
+    #[test]
+    fn operations_on_a_missing_entity_are_not_found() {
+        let err = apply(EntityOp::Delete("urn:x:1".into()), None, t("2026-11-23T03:00:00Z")).unwrap_err();
+        assert_eq!(err.kind, ErrorType::ResourceNotFound);
+    }
+}

@@ -1,0 +1,451 @@
+//! The data hub's service: entity reads and queries over the in-memory index and the store,
+//! writes through the group-commit writer, and the exchange data structures (schemas) and JSON-LD
+//! contexts the hub holds. Names arrive expanded (the HTTP layer applies the request's context).
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+
+use super::context::ActiveContext;
+use super::contexts::{ContextFetcher, Contexts, HeldContext};
+use super::entity::Entity;
+use super::error::{ErrorType, HubError, HubResult};
+use super::geoquery::GeoQuery;
+use super::index::{AttributeInfo, EntityIndex, Filter, TypeInfo};
+use super::ops::{EntityOp, OpOutcome};
+use super::query::Query;
+use super::schema::{SharedDefinitions, TypeSchema};
+use super::shipped;
+use super::writer::{entity_from_row, Job, Schemas, Writer};
+use crate::accounts::{Action, Subject};
+use crate::audit::{AuditEvent, Outcome};
+use crate::error::{CoreError, CoreResult};
+use crate::repo::{Repositories, StoredDocument};
+use crate::time::now;
+
+/// The vocabulary short names fall back to (the core context's @vocab).
+pub const DEFAULT_VOCAB: &str = "https://uri.etsi.org/ngsi-ld/default-context/";
+
+/// Bodies read from the store per round trip while a query filters them.
+const QUERY_CHUNK: usize = 256;
+const WRITER_QUEUE: usize = 4096;
+
+#[derive(Debug, Clone)]
+pub struct HubOptions {
+    pub default_limit: usize,
+    /// A larger `limit` is TooManyResults.
+    pub max_limit: usize,
+    /// Hosts (host or host:port) whose contexts may be fetched.
+    pub context_hosts: Vec<String>,
+}
+
+impl Default for HubOptions {
+    fn default() -> Self {
+        HubOptions { default_limit: 20, max_limit: 1000, context_hosts: Vec::new() }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EntityQuery {
+    pub ids: Option<Vec<String>>,
+    pub id_pattern: Option<regex::Regex>,
+    /// Expanded type IRIs.
+    pub types: Option<Vec<String>>,
+    /// Expanded attribute IRIs.
+    pub attrs: Option<Vec<String>>,
+    pub q: Option<Query>,
+    pub geo: Option<GeoQuery>,
+    pub limit: Option<usize>,
+    pub offset: usize,
+    pub count: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryAnswer {
+    pub entities: Vec<Entity>,
+    pub count: Option<usize>,
+}
+
+/// Where an entity type's schema comes from.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SchemaInfo {
+    #[serde(rename = "type")]
+    pub type_iri: String,
+    /// "shipped" (a Smart Data Model) or "custom" (set through the API).
+    pub source: &'static str,
+}
+
+pub struct HubService {
+    repo: Arc<dyn Repositories>,
+    index: Arc<RwLock<EntityIndex>>,
+    writer: mpsc::Sender<Job>,
+    schemas: Schemas,
+    custom: RwLock<HashMap<String, Value>>,
+    shared: SharedDefinitions,
+    pub contexts: Contexts,
+    options: HubOptions,
+}
+
+fn schema_key(type_iri: &str) -> String {
+    format!("schema:{type_iri}")
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|p| p.into_inner())
+}
+
+fn shipped_schema(type_iri: &str) -> Option<&'static str> {
+    let name = type_iri.strip_prefix(DEFAULT_VOCAB)?;
+    shipped::TYPES.iter().find(|(n, _)| *n == name).map(|(_, text)| *text)
+}
+
+impl HubService {
+    /// Loads schemas and contexts, rebuilds the index from the store and starts the writer.
+    pub async fn start(
+        repo: Arc<dyn Repositories>,
+        options: HubOptions,
+        fetcher: Arc<dyn ContextFetcher>,
+    ) -> CoreResult<HubService> {
+        let shared = SharedDefinitions::shipped().map_err(CoreError::Internal)?;
+        let mut compiled = HashMap::new();
+        for (name, text) in shipped::TYPES {
+            let schema: Value =
+                serde_json::from_str(text).map_err(|e| CoreError::Internal(format!("{name}: {e}")))?;
+            let ts = TypeSchema::compile(&schema, &shared)
+                .map_err(|e| CoreError::Internal(format!("{name}: {e}")))?;
+            compiled.insert(format!("{DEFAULT_VOCAB}{name}"), Arc::new(ts));
+        }
+        let mut custom = HashMap::new();
+        for doc in repo.list_entity_schemas().await? {
+            let type_iri = doc.key.trim_start_matches("schema:").to_string();
+            let schema: Value =
+                serde_json::from_str(&doc.body).map_err(|e| CoreError::Storage(e.to_string()))?;
+            match TypeSchema::compile(&schema, &shared) {
+                Ok(ts) => {
+                    compiled.insert(type_iri.clone(), Arc::new(ts));
+                    custom.insert(type_iri, schema);
+                }
+                Err(e) => {
+                    tracing::error!(type_iri, error = %e, "a stored schema no longer compiles; it is not applied")
+                }
+            }
+        }
+        let contexts = Contexts::new(options.context_hosts.clone(), fetcher);
+        for doc in repo.list_jsonld_contexts().await? {
+            let document: Value =
+                serde_json::from_str(&doc.body).map_err(|e| CoreError::Storage(e.to_string()))?;
+            contexts.hold(HeldContext {
+                id: doc.key.clone(),
+                url: doc.url.clone(),
+                kind: if doc.kind == "hosted" { "Hosted" } else { "Cached" },
+                document: Arc::new(document),
+                created_at: doc.created_at,
+            });
+        }
+        let index = Arc::new(RwLock::new(rebuild(repo.as_ref()).await?));
+        let schemas: Schemas = Arc::new(RwLock::new(compiled));
+        let (tx, rx) = mpsc::channel(WRITER_QUEUE);
+        let writer = Writer { repo: repo.clone(), index: index.clone(), schemas: schemas.clone() };
+        tokio::spawn(writer.run(rx));
+        Ok(HubService {
+            repo,
+            index,
+            writer: tx,
+            schemas,
+            custom: RwLock::new(custom),
+            shared,
+            contexts,
+            options,
+        })
+    }
+
+    pub fn options(&self) -> &HubOptions {
+        &self.options
+    }
+
+    pub fn entity_count(&self) -> usize {
+        read(&self.index).len()
+    }
+
+    pub async fn get(&self, by: &Subject, id: &str) -> HubResult<Entity> {
+        by.require(Action::ReadData, None)?;
+        let rows = self.repo.load_entities(&[id.to_string()]).await?;
+        let row = rows.first().ok_or_else(|| HubError::not_found(id))?;
+        Ok(entity_from_row(row)?)
+    }
+
+    /// Queues the operations; answers after they are committed (or refused), one result each.
+    pub async fn write(
+        &self,
+        by: &Subject,
+        action: &'static str,
+        ops: Vec<EntityOp>,
+        context: Arc<ActiveContext>,
+    ) -> HubResult<Vec<HubResult<OpOutcome>>> {
+        if ops.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (reply, answer) = oneshot::channel();
+        let job = Job { subject: by.clone(), action, ops, context, reply };
+        self.writer
+            .send(job)
+            .await
+            .map_err(|_| HubError::new(ErrorType::InternalError, "the entity writer has stopped"))?;
+        let results = answer
+            .await
+            .map_err(|_| HubError::new(ErrorType::InternalError, "the entity writer has stopped"))??;
+        Ok(results)
+    }
+
+    pub async fn query(&self, by: &Subject, q: &EntityQuery) -> HubResult<QueryAnswer> {
+        by.require(Action::ReadData, None)?;
+        let limit = q.limit.unwrap_or(self.options.default_limit);
+        if limit > self.options.max_limit {
+            return Err(HubError::new(
+                ErrorType::TooManyResults,
+                format!(
+                    "limit {limit} is more than the {} this server answers at once",
+                    self.options.max_limit
+                ),
+            ));
+        }
+        let hint = q.q.as_ref().and_then(Query::index_hint);
+        // The index lock is held only while the candidates are picked, never across a read.
+        let (selection, page_only) = {
+            let index = read(&self.index);
+            let filter = Filter {
+                ids: q.ids.as_deref(),
+                id_pattern: q.id_pattern.as_ref(),
+                types: q.types.as_deref(),
+                attrs: q.attrs.as_deref(),
+                geo: q.geo.as_ref(),
+                hint: hint.as_ref(),
+            };
+            let slots = index.select(&filter).slots;
+            if q.q.is_none() {
+                let count = slots.len();
+                let page: Vec<u32> = slots.into_iter().skip(q.offset).take(limit).collect();
+                (index.entity_ids(&page), Some(count))
+            } else {
+                (index.entity_ids(&slots), None)
+            }
+        };
+        if let Some(count) = page_only {
+            let entities = self.load_in_order(&selection).await?;
+            return Ok(QueryAnswer { entities, count: q.count.then_some(count) });
+        }
+        // With q, bodies decide: read them chunk by chunk, stop once the page is full (unless
+        // the caller asked for the count).
+        let Some(filter_q) = &q.q else { return Ok(QueryAnswer { entities: Vec::new(), count: None }) };
+        let mut matched = 0usize;
+        let mut page = Vec::new();
+        for chunk in selection.chunks(QUERY_CHUNK) {
+            for e in self.load_in_order(chunk).await? {
+                if !filter_q.matches(&e) {
+                    continue;
+                }
+                if matched >= q.offset && page.len() < limit {
+                    page.push(e);
+                }
+                matched += 1;
+            }
+            if !q.count && page.len() >= limit {
+                break;
+            }
+        }
+        Ok(QueryAnswer { entities: page, count: q.count.then_some(matched) })
+    }
+
+    async fn load_in_order(&self, ids: &[String]) -> HubResult<Vec<Entity>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = self.repo.load_entities(ids).await?;
+        let mut by_id: HashMap<&str, &crate::repo::EntityRow> =
+            rows.iter().map(|r| (r.id.as_str(), r)).collect();
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(row) = by_id.remove(id.as_str()) {
+                out.push(entity_from_row(row)?);
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn types(&self, by: &Subject) -> HubResult<Vec<TypeInfo>> {
+        by.require(Action::ReadData, None)?;
+        Ok(read(&self.index).types())
+    }
+
+    pub fn attributes(&self, by: &Subject) -> HubResult<Vec<AttributeInfo>> {
+        by.require(Action::ReadData, None)?;
+        Ok(read(&self.index).attributes())
+    }
+
+    // --- Exchange data structures -------------------------------------------------------------
+
+    pub fn list_schemas(&self, by: &Subject) -> HubResult<Vec<SchemaInfo>> {
+        by.require(Action::ReadData, None)?;
+        let custom = read(&self.custom);
+        let mut out: Vec<SchemaInfo> = shipped::TYPES
+            .iter()
+            .map(|(name, _)| format!("{DEFAULT_VOCAB}{name}"))
+            .filter(|iri| !custom.contains_key(iri))
+            .map(|type_iri| SchemaInfo { type_iri, source: "shipped" })
+            .collect();
+        out.extend(custom.keys().map(|k| SchemaInfo { type_iri: k.clone(), source: "custom" }));
+        out.sort_by(|a, b| a.type_iri.cmp(&b.type_iri));
+        Ok(out)
+    }
+
+    pub fn schema(&self, by: &Subject, type_iri: &str) -> HubResult<(Value, SchemaInfo)> {
+        by.require(Action::ReadData, None)?;
+        if let Some(v) = read(&self.custom).get(type_iri) {
+            return Ok((v.clone(), SchemaInfo { type_iri: type_iri.to_string(), source: "custom" }));
+        }
+        let text = shipped_schema(type_iri)
+            .ok_or_else(|| HubError::new(ErrorType::ResourceNotFound, format!("no schema for {type_iri}")))?;
+        let v: Value =
+            serde_json::from_str(text).map_err(|e| HubError::new(ErrorType::InternalError, e.to_string()))?;
+        Ok((v, SchemaInfo { type_iri: type_iri.to_string(), source: "shipped" }))
+    }
+
+    /// Sets the schema of a type (administrators): it is compiled first, so a broken schema is
+    /// refused with the reason and the old one stays.
+    pub async fn put_schema(&self, by: &Subject, type_iri: &str, schema: Value) -> HubResult<bool> {
+        by.require(Action::ChangeConfiguration, None)?;
+        let compiled = TypeSchema::compile(&schema, &self.shared)
+            .map_err(|e| HubError::bad_data(format!("the schema is not valid JSON Schema 2020-12: {e}")))?;
+        let doc = StoredDocument {
+            key: schema_key(type_iri),
+            url: String::new(),
+            kind: "schema".into(),
+            body: schema.to_string(),
+            created_at: now(),
+        };
+        let audit = AuditEvent::new(&by.actor(), "schema.put", Some(type_iri), Outcome::Success);
+        self.repo.put_entity_schema(&doc, &audit).await?;
+        let created = write(&self.custom).insert(type_iri.to_string(), schema).is_none();
+        write(&self.schemas).insert(type_iri.to_string(), Arc::new(compiled));
+        Ok(created)
+    }
+
+    /// Removes a custom schema; a Smart Data Model's shipped schema applies again.
+    pub async fn delete_schema(&self, by: &Subject, type_iri: &str) -> HubResult<()> {
+        by.require(Action::ChangeConfiguration, None)?;
+        let audit = AuditEvent::new(&by.actor(), "schema.delete", Some(type_iri), Outcome::Success);
+        if !self.repo.delete_entity_schema(&schema_key(type_iri), &audit).await? {
+            return Err(HubError::new(
+                ErrorType::ResourceNotFound,
+                format!("no custom schema for {type_iri}"),
+            ));
+        }
+        write(&self.custom).remove(type_iri);
+        let shipped = match shipped_schema(type_iri) {
+            Some(text) => serde_json::from_str::<Value>(text)
+                .ok()
+                .and_then(|v| TypeSchema::compile(&v, &self.shared).ok()),
+            None => None,
+        };
+        let mut schemas = write(&self.schemas);
+        match shipped {
+            Some(ts) => schemas.insert(type_iri.to_string(), Arc::new(ts)),
+            None => schemas.remove(type_iri),
+        };
+        Ok(())
+    }
+
+    // --- JSON-LD contexts ---------------------------------------------------------------------
+
+    /// The active context of a request; contexts fetched on the way are kept (cached).
+    pub async fn active_context(&self, local: Option<&Value>) -> HubResult<Arc<ActiveContext>> {
+        let (ctx, fetched) = self.contexts.active(local).await?;
+        for held in fetched {
+            let doc = StoredDocument {
+                key: held.id.clone(),
+                url: held.url.clone(),
+                kind: "cached".into(),
+                body: held.document.to_string(),
+                created_at: held.created_at,
+            };
+            self.repo.put_jsonld_context(&doc, None).await?;
+        }
+        Ok(ctx)
+    }
+
+    /// Adds a context document (anyone who may submit data); `base` is this server's URL.
+    pub async fn add_context(&self, by: &Subject, document: Value, base: &str) -> HubResult<HeldContext> {
+        if !by.can(Action::SubmitData, Some(&by.org_id)) {
+            return Err(HubError::new(
+                ErrorType::Forbidden,
+                "adding contexts needs the right to submit data",
+            ));
+        }
+        let Some(inner) = document.get("@context") else {
+            return Err(HubError::bad_data("a context document needs an @context member"));
+        };
+        ActiveContext::for_request(Some(inner), &super::context::NoRemoteContexts)
+            .map_err(|e| HubError::bad_data(e.to_string()))?;
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let held = HeldContext {
+            url: format!("{}{}{id}", base.trim_end_matches('/'), super::contexts::HOSTED_PATH),
+            id,
+            kind: "Hosted",
+            document: Arc::new(document),
+            created_at: now(),
+        };
+        let doc = StoredDocument {
+            key: held.id.clone(),
+            url: held.url.clone(),
+            kind: "hosted".into(),
+            body: held.document.to_string(),
+            created_at: held.created_at,
+        };
+        let audit = AuditEvent::new(&by.actor(), "context.add", Some(&held.url), Outcome::Success);
+        self.repo.put_jsonld_context(&doc, Some(&audit)).await?;
+        self.contexts.hold(held.clone());
+        Ok(held)
+    }
+
+    pub async fn delete_context(&self, by: &Subject, id: &str) -> HubResult<()> {
+        by.require(Action::ChangeConfiguration, None)?;
+        let audit = AuditEvent::new(&by.actor(), "context.delete", Some(id), Outcome::Success);
+        let held = self.contexts.get(id).ok_or_else(|| HubError::not_found(id))?;
+        if held.kind == "Configured" {
+            return Err(HubError::new(
+                ErrorType::OperationNotSupported,
+                "a context from the configuration is removed in the configuration",
+            ));
+        }
+        self.repo.delete_jsonld_context(id, &audit).await?;
+        self.contexts.forget(id);
+        Ok(())
+    }
+}
+
+/// The index from every stored entity, in creation order.
+async fn rebuild(repo: &dyn Repositories) -> CoreResult<EntityIndex> {
+    const PAGE: i64 = 5000;
+    let mut index = EntityIndex::default();
+    let mut after: Option<(i64, String)> = None;
+    loop {
+        let rows = repo.scan_entities(after.as_ref().map(|(t, id)| (*t, id.as_str())), PAGE).await?;
+        let Some(last) = rows.last() else { break };
+        after = Some((last.created_at.as_microsecond(), last.id.clone()));
+        for row in &rows {
+            let e = entity_from_row(row)?;
+            index.put(&e, row.owner_org.as_deref(), row.created_at.as_microsecond());
+        }
+        if (rows.len() as i64) < PAGE {
+            break;
+        }
+    }
+    tracing::info!(entities = index.len(), "entity index rebuilt");
+    Ok(index)
+}

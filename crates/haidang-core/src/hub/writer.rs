@@ -1,0 +1,287 @@
+//! The one writer of entities: requests queue here, and the writer takes all that are waiting,
+//! applies them in order and commits them in one transaction (group commit). A request is
+//! answered only after that commit; the in-memory index moves only after it too.
+//!
+//! One writer also makes read-modify-write safe without row locks: nobody else changes an entity
+//! between the read and the write.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use jiff::Timestamp;
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+
+use super::context::ActiveContext;
+use super::entity::{parse_entity, Entity, Render};
+use super::error::{ErrorType, HubError, HubResult};
+use super::index::EntityIndex;
+use super::ops::{apply, EntityOp, OpOutcome};
+use super::schema::{check_observed_at, to_key_values, TypeSchema};
+use crate::accounts::{Action, Subject};
+use crate::audit::{AuditEvent, Outcome};
+use crate::error::{CoreError, CoreResult};
+use crate::repo::{EntityChange, EntityRow, EntityWrite, Repositories};
+use crate::time::now;
+
+/// Upper bound of operations in one transaction: big enough to amortise the commit, small
+/// enough that one group does not hold readers of the index for long.
+const MAX_GROUP_OPS: usize = 20_000;
+
+pub type Schemas = Arc<RwLock<HashMap<String, Arc<TypeSchema>>>>;
+
+pub(crate) struct Job {
+    pub subject: Subject,
+    /// The audit action of the request, e.g. "entity.update".
+    pub action: &'static str,
+    pub ops: Vec<EntityOp>,
+    /// The request's context: schemas are written with short names, so the entity is compacted
+    /// with it before it is checked.
+    pub context: Arc<ActiveContext>,
+    pub reply: oneshot::Sender<CoreResult<Vec<HubResult<OpOutcome>>>>,
+}
+
+pub(crate) struct Writer {
+    pub repo: Arc<dyn Repositories>,
+    pub index: Arc<RwLock<EntityIndex>>,
+    pub schemas: Schemas,
+}
+
+/// An entity as the group sees it: the state, its owner and creation time.
+#[derive(Clone)]
+struct Current {
+    entity: Option<Entity>,
+    owner: Option<String>,
+}
+
+pub(crate) fn entity_from_row(row: &EntityRow) -> CoreResult<Entity> {
+    let body: Value =
+        serde_json::from_str(&row.body).map_err(|e| CoreError::Storage(format!("entity {}: {e}", row.id)))?;
+    parse_entity(&body).map_err(|e| CoreError::Storage(format!("entity {}: {e}", row.id)))
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Writer {
+    pub async fn run(self, mut rx: mpsc::Receiver<Job>) {
+        while let Some(first) = rx.recv().await {
+            let mut ops = first.ops.len();
+            let mut jobs = vec![first];
+            while ops < MAX_GROUP_OPS {
+                match rx.try_recv() {
+                    Ok(job) => {
+                        ops += job.ops.len();
+                        jobs.push(job);
+                    }
+                    Err(_) => break,
+                }
+            }
+            metrics::histogram!("haidang_hub_group_ops").record(ops as f64);
+            self.commit_group(jobs).await;
+        }
+    }
+
+    async fn commit_group(&self, jobs: Vec<Job>) {
+        let at = now();
+        let mut group: HashMap<String, Current> = HashMap::new();
+        // First-touch order: new entities take index slots in the order they were sent.
+        let mut order: Vec<String> = Vec::new();
+        let loaded = match self.load_needed(&jobs).await {
+            Ok(l) => l,
+            Err(e) => return fail_all(jobs, e),
+        };
+        let mut changes = Vec::new();
+        let mut audits = Vec::new();
+        let mut results: Vec<Vec<HubResult<OpOutcome>>> = Vec::with_capacity(jobs.len());
+        for job in &jobs {
+            let mut out = Vec::with_capacity(job.ops.len());
+            let mut ok = 0usize;
+            for op in &job.ops {
+                let id = op.entity_id().to_string();
+                let current = group.get(&id).cloned().unwrap_or_else(|| self.current_of(&id, op, &loaded));
+                match self.apply_one(job, op.clone(), &current, at) {
+                    Ok((next, outcome, change)) => {
+                        changes.push(change);
+                        if group.insert(id.clone(), next).is_none() {
+                            order.push(id);
+                        }
+                        out.push(Ok(outcome));
+                        ok += 1;
+                    }
+                    Err(e) => out.push(Err(e)),
+                }
+            }
+            if ok > 0 {
+                let target = match job.ops.as_slice() {
+                    [one] => Some(one.entity_id()),
+                    _ => None,
+                };
+                let detail = serde_json::json!({"operations": job.ops.len(), "succeeded": ok}).to_string();
+                audits.push(
+                    AuditEvent::new(&job.subject.actor(), job.action, target, Outcome::Success)
+                        .with_detail(detail),
+                );
+            }
+            results.push(out);
+        }
+        let mut writes = Vec::with_capacity(group.len());
+        for (id, cur) in order.iter().filter_map(|id| group.get(id).map(|c| (id, c))) {
+            match &cur.entity {
+                Some(e) => match row_of(e, cur.owner.clone()) {
+                    Ok(row) => writes.push(EntityWrite::Put(row)),
+                    Err(err) => return fail_all(jobs, err),
+                },
+                None => writes.push(EntityWrite::Delete(id.clone())),
+            }
+        }
+        if !writes.is_empty() {
+            if let Err(e) = self.repo.write_entities(&writes, &changes, &audits).await {
+                return fail_all(jobs, e);
+            }
+            let mut index = write(&self.index);
+            for (id, cur) in order.iter().filter_map(|id| group.get(id).map(|c| (id, c))) {
+                match &cur.entity {
+                    Some(e) => {
+                        let created = e.created_at.unwrap_or(at).as_microsecond();
+                        index.put(e, cur.owner.as_deref(), created);
+                    }
+                    None => index.remove(id),
+                }
+            }
+        }
+        for (job, out) in jobs.into_iter().zip(results) {
+            let _ = job.reply.send(Ok(out));
+        }
+    }
+
+    /// The bodies the group's operations need, in one read.
+    async fn load_needed(&self, jobs: &[Job]) -> CoreResult<HashMap<String, Entity>> {
+        let ids: Vec<String> = {
+            let index = read(&self.index);
+            let mut ids: Vec<String> = jobs
+                .iter()
+                .flat_map(|j| j.ops.iter())
+                .filter(|op| op.needs_current() && index.contains(op.entity_id()))
+                .map(|op| op.entity_id().to_string())
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        };
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows = self.repo.load_entities(&ids).await?;
+        rows.iter().map(|r| Ok((r.id.clone(), entity_from_row(r)?))).collect()
+    }
+
+    fn current_of(&self, id: &str, op: &EntityOp, loaded: &HashMap<String, Entity>) -> Current {
+        let index = read(&self.index);
+        let Some(summary) = index.summary(id) else { return Current { entity: None, owner: None } };
+        let entity = match loaded.get(id) {
+            Some(e) => e.clone(),
+            // The operation needs no body (create, replace, delete): what the index knows is enough.
+            None if !op.needs_current() => Entity {
+                id: id.to_string(),
+                types: Vec::new(),
+                attrs: Default::default(),
+                created_at: Some(crate::time::micros_to_ts(summary.created_at)),
+                modified_at: None,
+            },
+            None => return Current { entity: None, owner: None },
+        };
+        Current { entity: Some(entity), owner: summary.owner }
+    }
+
+    fn apply_one(
+        &self,
+        job: &Job,
+        op: EntityOp,
+        current: &Current,
+        at: Timestamp,
+    ) -> HubResult<(Current, OpOutcome, EntityChange)> {
+        let owner = match &current.entity {
+            Some(_) => current.owner.clone(),
+            None => Some(job.subject.org_id.clone()),
+        };
+        if !job.subject.can(Action::SubmitData, owner.as_deref()) {
+            return Err(HubError::new(
+                ErrorType::Forbidden,
+                format!("{} belongs to another organisation; it may not change it", op.entity_id()),
+            ));
+        }
+        let applied = apply(op, current.entity.clone(), at)?;
+        if let Some(state) = &applied.state {
+            let violations = check_observed_at(&compact_keys(&applied.change, &job.context), at);
+            if !violations.is_empty() {
+                return Err(HubError::schema(violations));
+            }
+            self.check_schema(state, &job.context)?;
+        }
+        let change = EntityChange {
+            entity_id: applied.change.get("id").and_then(Value::as_str).unwrap_or_default().to_string(),
+            op: applied.op.to_string(),
+            at,
+            actor: Some(job.subject.username.clone()),
+            body: applied.change.to_string(),
+        };
+        Ok((Current { entity: applied.state, owner }, applied.outcome, change))
+    }
+
+    /// The exchange data structure of each of the entity's types that has one.
+    fn check_schema(&self, state: &Entity, context: &ActiveContext) -> HubResult<()> {
+        let schemas: Vec<Arc<TypeSchema>> = {
+            let held = read(&self.schemas);
+            state.types.iter().filter_map(|t| held.get(t).cloned()).collect()
+        };
+        if schemas.is_empty() {
+            return Ok(());
+        }
+        let compact = state.map_names(&|n| context.compact(n));
+        let simplified = to_key_values(&compact.render_normalized(Render::default()));
+        let mut violations = Vec::new();
+        for schema in schemas {
+            violations.extend(schema.check(&simplified));
+        }
+        if violations.is_empty() {
+            Ok(())
+        } else {
+            Err(HubError::schema(violations))
+        }
+    }
+}
+
+/// The top-level names of a normalized entity in the caller's terms, so a violation's pointer
+/// names the attribute as the caller wrote it.
+fn compact_keys(v: &Value, context: &ActiveContext) -> Value {
+    match v {
+        Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (context.compact(k), v.clone())).collect()),
+        other => other.clone(),
+    }
+}
+
+pub(crate) fn row_of(e: &Entity, owner: Option<String>) -> CoreResult<EntityRow> {
+    let at = now();
+    let body = e.render_normalized(Render { attrs: None, sys_attrs: true });
+    Ok(EntityRow {
+        id: e.id.clone(),
+        types: e.types.clone(),
+        owner_org: owner,
+        created_at: e.created_at.unwrap_or(at),
+        modified_at: e.modified_at.unwrap_or(at),
+        body: serde_json::to_string(&body).map_err(|err| CoreError::Internal(err.to_string()))?,
+    })
+}
+
+fn fail_all(jobs: Vec<Job>, e: CoreError) {
+    tracing::error!(error = %e, "an entity write group failed; every request in it is refused");
+    for job in jobs {
+        let _ = job.reply.send(Err(CoreError::Storage(e.to_string())));
+    }
+}
