@@ -237,9 +237,90 @@ pub async fn seed_accounts(state: &AppState) -> anyhow::Result<Vec<(String, Stri
     Ok(created)
 }
 
+/// Weather stations of the provincial hydro-meteorological network: (code, name, lon, lat,
+/// temperature °C, relative humidity 0-1, rainfall mm).
+const DEMO_STATIONS: &[(&str, &str, f64, f64, f64, f64, f64)] = &[
+    ("tam-duong", "Trạm khí tượng Tam Đường", 103.482, 22.338, 17.8, 0.86, 0.4),
+    ("tan-phong", "Trạm khí tượng Tân Phong", 103.462, 22.396, 18.6, 0.82, 0.0),
+    ("phong-tho", "Trạm khí tượng Phong Thổ", 103.349, 22.532, 19.4, 0.79, 1.2),
+    ("sin-ho", "Trạm khí tượng Sìn Hồ", 103.236, 22.362, 14.1, 0.93, 6.8),
+    ("muong-te", "Trạm khí tượng Mường Tè", 102.834, 22.378, 21.3, 0.77, 0.0),
+    ("than-uyen", "Trạm khí tượng Than Uyên", 103.889, 21.956, 20.2, 0.8, 0.2),
+    ("tan-uyen", "Trạm khí tượng Tân Uyên", 103.741, 22.176, 19.7, 0.84, 2.5),
+    ("nam-nhun", "Trạm khí tượng Nậm Nhùn", 102.982, 22.171, 22.6, 0.75, 0.0),
+];
+
+/// River gauges (no exchange data structure issued yet): (code, river, lon, lat, level m, alarm m).
+const DEMO_GAUGES: &[(&str, &str, f64, f64, f64, f64)] = &[
+    ("nam-na", "Sông Nậm Na", 103.268, 22.503, 183.4, 187.0),
+    ("nam-mu", "Sông Nậm Mu", 103.761, 21.984, 312.9, 316.5),
+    ("da-muong-te", "Sông Đà", 102.815, 22.362, 290.2, 295.0),
+];
+
+/// Readings sent by the Department of Agriculture and Environment's system, so the data hub, its
+/// map layers and queries have something to show.
+pub async fn seed_entities(state: &AppState) -> anyhow::Result<bool> {
+    if state.hub.entity_count() > 0 {
+        return Ok(false);
+    }
+    let org = state
+        .store
+        .get_org_by_code("so-nn-mt")
+        .await?
+        .ok_or_else(|| anyhow!("demo organisation so-nn-mt is missing"))?;
+    let provider = Subject {
+        user_id: String::new(),
+        username: "demo-so-nn-mt".into(),
+        role: haidang_core::accounts::Role::DataProvider,
+        org_id: org.id,
+        acting_for: vec![],
+        token_scopes: None,
+        source_ip: None,
+    };
+    let observed = haidang_core::time::now().to_string();
+    let mut payloads = Vec::new();
+    for (code, name, lon, lat, temp, rh, rain) in DEMO_STATIONS {
+        payloads.push(serde_json::json!({
+            "id": format!("urn:ngsi-ld:WeatherObserved:lai-chau-{code}"),
+            "type": "WeatherObserved",
+            "name": {"type": "Property", "value": name},
+            "dateObserved": {"type": "Property", "value": observed},
+            "temperature": {"type": "Property", "value": temp, "unitCode": "CEL", "observedAt": observed},
+            "relativeHumidity": {"type": "Property", "value": rh, "observedAt": observed},
+            "precipitation": {"type": "Property", "value": rain, "unitCode": "MMT", "observedAt": observed},
+            "address": {"type": "Property", "value": {"addressRegion": "Lai Châu", "addressCountry": "VN"}},
+            "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [lon, lat]}},
+        }));
+    }
+    for (code, river, lon, lat, level, alarm) in DEMO_GAUGES {
+        payloads.push(serde_json::json!({
+            "id": format!("urn:ngsi-ld:RiverGauge:lai-chau-{code}"),
+            "type": "RiverGauge",
+            "name": {"type": "LanguageProperty", "languageMap": {"vi": format!("Trạm thủy văn {river}"), "en": format!("{river} gauge")}},
+            "waterLevel": {"type": "Property", "value": level, "unitCode": "MTR", "observedAt": observed},
+            "alarmLevel1": {"type": "Property", "value": alarm, "unitCode": "MTR"},
+            "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [lon, lat]}},
+        }));
+    }
+    let ctx = haidang_core::hub::contexts::core_arc();
+    let mut ops = Vec::new();
+    for p in &payloads {
+        let e = haidang_core::hub::entity::parse_entity(p).map_err(|e| anyhow!("demo entity: {e}"))?;
+        ops.push(haidang_core::hub::ops::EntityOp::Create(e.map_names(&|n| ctx.expand(n))));
+    }
+    let results =
+        state.hub.write(&provider, "entity.batch", ops, ctx.clone()).await.map_err(|e| anyhow!("{e}"))?;
+    for r in results {
+        r.map_err(|e| anyhow!("demo entity refused: {e}"))?;
+    }
+    Ok(true)
+}
+
 /// All of the demo; returns the new accounts' passwords.
 pub async fn seed(state: &AppState) -> anyhow::Result<Vec<(String, String)>> {
     seed_units(state).await?;
     seed_orgs(state).await?;
-    seed_accounts(state).await
+    let passwords = seed_accounts(state).await?;
+    seed_entities(state).await?;
+    Ok(passwords)
 }

@@ -354,10 +354,12 @@ impl Format {
                 "concise" => f.concise = true,
                 "normalized" => {}
                 "sysAttrs" => f.sys_attrs = true,
-                other => return Err(HubError::bad_data(format!(
+                other => {
+                    return Err(HubError::bad_data(format!(
                     "options: '{other}' is not one of keyValues, simplified, concise, normalized, sysAttrs"
                 ))
-                .into()),
+                    .into())
+                }
             }
         }
         if f.key_values && f.concise {

@@ -3,6 +3,7 @@
 //! forms as JSON to the API.
 
 mod admin;
+mod data;
 mod pages;
 mod static_files;
 
@@ -20,6 +21,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/", get(pages::home))
         .route("/login", get(pages::login))
         .route("/map", get(pages::map))
+        .route("/data", get(data::data))
         .route("/account/password", get(pages::password))
         .route("/account/totp", get(pages::totp))
         .route("/lang/{lang}", get(pages::switch_lang))
@@ -52,9 +54,10 @@ pub struct PageCtx {
     pub nav: Vec<NavItem>,
 }
 
-const NAV: [(&str, &str, &str, Action); 6] = [
+const NAV: [(&str, &str, &str, Action); 7] = [
     ("home", "/", "nav.home", Action::ViewConsole),
     ("map", "/map", "nav.map", Action::ViewConsole),
+    ("data", "/data", "nav.data", Action::ReadData),
     ("orgs", "/admin/orgs", "nav.orgs", Action::ViewOrgs),
     ("users", "/admin/users", "nav.users", Action::ViewUsers),
     ("tokens", "/admin/tokens", "nav.tokens", Action::ManageTokens),

@@ -50,7 +50,14 @@ async fn wait_for_relay(app: &TestApp) {
             .fetch_optional(pool)
             .await
             .unwrap();
-        if cursor == Some(last) {
+        let changes: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(seq) FROM entity_changes").fetch_one(pool).await.unwrap();
+        let entity_cursor: Option<i64> =
+            sqlx::query_scalar("SELECT seq FROM event_cursors WHERE name = 'entities'")
+                .fetch_optional(pool)
+                .await
+                .unwrap();
+        if cursor == Some(last) && entity_cursor == changes {
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -78,6 +85,7 @@ async fn backup_restores_across_backends_byte_identical_with_the_chain_intact() 
         let archive = archive_of(&app.state.store).await;
         let dump = canonical_dump(&app.state.store).await.unwrap();
         assert!(dump.contains("trạm quan trắc Mường Tè"));
+        assert!(dump.contains("Trạm khí tượng Sìn Hồ"), "the demo's entities are in the archive");
         // The other backend when there is one (SQLite → PostgreSQL → SQLite, PostgreSQL → SQLite →
         // PostgreSQL), otherwise SQLite → SQLite.
         let other = match (first, has_pg) {

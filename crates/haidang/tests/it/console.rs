@@ -14,11 +14,11 @@ async fn navigation_and_pages_follow_the_role() {
     config.map.tile_url = "https://ban-do.laichau.gov.vn/{z}/{x}/{y}.png".into();
     let app = TestApp::spawn_config(store, config, true).await;
     let expected: [(&str, &[&str]); 6] = [
-        ("admin", &["home", "map", "orgs", "users", "tokens", "audit"]),
-        ("supervisor", &["home", "map", "orgs", "users", "tokens"]),
-        ("operator", &["home", "map", "orgs"]),
-        ("leader", &["home", "map", "orgs", "users"]),
-        ("officer", &["home", "map", "orgs"]),
+        ("admin", &["home", "map", "data", "orgs", "users", "tokens", "audit"]),
+        ("supervisor", &["home", "map", "data", "orgs", "users", "tokens"]),
+        ("operator", &["home", "map", "data", "orgs"]),
+        ("leader", &["home", "map", "data", "orgs", "users"]),
+        ("officer", &["home", "map", "data", "orgs"]),
         ("auditor", &["home", "map", "orgs", "users", "audit"]),
     ];
     for (role, nav) in expected {
@@ -70,5 +70,25 @@ async fn navigation_and_pages_follow_the_role() {
     // No open redirect through the switch.
     let res = admin.get(app.url("/lang/vi?back=//evil.example/")).send().await.unwrap();
     assert_eq!(res.url().host_str(), Some("127.0.0.1"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_data_page_shows_what_the_agencies_send() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let officer = app.signed_in("officer").await;
+    let html = officer.get(app.url("/data")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Kho dữ liệu dùng chung"), "Vietnamese heading");
+    let row = html.split("WeatherObserved</td>").nth(1).expect("a row for the demo's weather stations");
+    let row = row.split("</tr>").next().unwrap();
+    assert!(row.contains(">8<"), "eight stations: {row}");
+    assert!(row.contains("Smart Data Models"), "checked against its shipped schema: {row}");
+    let gauges = html.split("RiverGauge</td>").nth(1).unwrap().split("</tr>").next().unwrap();
+    assert!(gauges.contains("Chưa ban hành"), "no schema issued for river gauges: {gauges}");
+    assert!(html.contains("id=\"data-total\">11<"), "{html}");
+    // The auditor reads the audit trail, not the data.
+    let auditor = app.signed_in("auditor").await;
+    let res = auditor.get(app.url("/data")).send().await.unwrap();
+    assert_eq!(res.url().path(), "/");
     app.stop().await;
 }

@@ -79,6 +79,10 @@ async fn changes_reach_nats_jetstream_even_when_made_while_the_server_was_down()
 
     let app = TestApp::spawn_config(store, config.clone(), true).await;
     assert_eq!(app.state.bus.kind(), "nats");
+    // The demo's readings, written through the data hub, reach JetStream one event per entity.
+    let e = event_for(&mut rx, "urn:ngsi-ld:WeatherObserved:lai-chau-tam-duong").await;
+    assert_eq!((e.kind.as_str(), e.actor.as_deref()), ("entity.create", Some("demo-so-nn-mt")));
+    assert!(e.detail.contains("Trạm khí tượng Tam Đường"), "{}", e.detail);
     create_org(&app, "doi-cuu-nan").await;
     let e = event_for(&mut rx, "doi-cuu-nan").await;
     assert_eq!(e.kind, "org.create");
