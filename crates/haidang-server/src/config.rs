@@ -36,6 +36,9 @@ pub struct ServerConfig {
     pub tls_cert: String,
     /// PEM private key for `tls_cert`.
     pub tls_key: String,
+    /// The address clients reach this server at (behind a proxy, the proxy's), e.g.
+    /// https://ioc.laichau.gov.vn; names hosted JSON-LD contexts. Empty: http(s)://<listen>.
+    pub public_url: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -152,6 +155,7 @@ impl Default for ServerConfig {
             shutdown_grace_secs: 30,
             tls_cert: String::new(),
             tls_key: String::new(),
+            public_url: String::new(),
         }
     }
 }

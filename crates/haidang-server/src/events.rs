@@ -33,6 +33,10 @@ pub async fn run_relay(state: Arc<AppState>, mut stop: tokio::sync::watch::Recei
             }
         };
         if *stop.borrow() {
+            // What was published is saved before the process ends, so nothing goes out twice.
+            if let Err(e) = relay.flush(true).await {
+                tracing::warn!(bus, error = %e, "cannot save the event cursors; some events will be published again");
+            }
             return;
         }
         tokio::select! {

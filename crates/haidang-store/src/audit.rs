@@ -105,32 +105,38 @@ impl Store {
             Some(row) => (int(&row, "seq")? + 1, text(&row, "mac")?),
             None => (1, GENESIS.to_string()),
         };
+        // Sealed in order in memory, then inserted many rows per statement.
         let mut out = Vec::with_capacity(events.len());
         for event in events {
             let mut record = AuditRecord::from_event(event, seq, now(), prev_mac);
             record.mac = self.audit_key.seal(&record);
-            sqlx::query(&format!(
-                "INSERT INTO audit_log ({COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)"
-            ))
-            .bind(record.seq)
-            .bind(us(record.at))
-            .bind(record.user_id.clone())
-            .bind(record.username.clone())
-            .bind(record.org_id.clone())
-            .bind(record.role.clone())
-            .bind(record.action.clone())
-            .bind(record.target.clone())
-            .bind(record.source_ip.clone())
-            .bind(record.outcome.as_str())
-            .bind(record.detail.clone())
-            .bind(record.prev_mac.clone())
-            .bind(record.mac.clone())
-            .execute(&mut **tx)
-            .await
-            .map_err(db_err)?;
             seq += 1;
             prev_mac = record.mac.clone();
             out.push(record);
+        }
+        for chunk in out.chunks(crate::entities::ROWS_PER_STATEMENT / 2) {
+            let sql = format!(
+                "INSERT INTO audit_log ({COLUMNS}) VALUES {}",
+                crate::entities::placeholders(chunk.len(), 13)
+            );
+            let mut q = sqlx::query(&sql);
+            for record in chunk {
+                q = q
+                    .bind(record.seq)
+                    .bind(us(record.at))
+                    .bind(record.user_id.clone())
+                    .bind(record.username.clone())
+                    .bind(record.org_id.clone())
+                    .bind(record.role.clone())
+                    .bind(record.action.clone())
+                    .bind(record.target.clone())
+                    .bind(record.source_ip.clone())
+                    .bind(record.outcome.as_str())
+                    .bind(record.detail.clone())
+                    .bind(record.prev_mac.clone())
+                    .bind(record.mac.clone());
+            }
+            q.execute(&mut **tx).await.map_err(db_err)?;
         }
         Ok(out)
     }

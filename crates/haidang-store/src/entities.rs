@@ -16,8 +16,10 @@ use sqlx::{Any, Transaction};
 use crate::rows::{int, list, list_json, opt_text, text, ts, us};
 use crate::{db_err, Store};
 
-/// Rows per multi-row statement; 6 columns each stays far below both backends' parameter limits.
-const ROWS_PER_STATEMENT: usize = 200;
+/// Rows per multi-row statement. Not more: sqlx's SQLite driver looks every parameter up by
+/// name when it binds, which costs the square of the parameters in a statement (at 200 rows × 6
+/// columns that lookup was the largest item in the profile).
+pub(crate) const ROWS_PER_STATEMENT: usize = 50;
 
 const ENTITY_COLUMNS: &str = "id, types, owner_org, created_at, modified_at, body";
 
@@ -43,7 +45,7 @@ fn document_from_row(row: &AnyRow) -> CoreResult<StoredDocument> {
 }
 
 /// "($1,$2,...),($7,...)" for `rows` rows of `cols` columns.
-fn placeholders(rows: usize, cols: usize) -> String {
+pub(crate) fn placeholders(rows: usize, cols: usize) -> String {
     (0..rows)
         .map(|r| {
             let cells: Vec<String> = (1..=cols).map(|c| format!("${}", r * cols + c)).collect();

@@ -190,6 +190,13 @@ impl Subject {
         own || self.acting_for.iter().any(|a| permits(role_grant(a.role, action), &a.org_id, target_org))
     }
 
+    /// May this subject do `action` for every organisation (a grant that is not limited to its
+    /// own)?
+    pub fn can_everywhere(&self, action: Action) -> bool {
+        role_grant(self.role, action) == Grant::All
+            || self.acting_for.iter().any(|a| role_grant(a.role, action) == Grant::All)
+    }
+
     /// Keeps the delegations active at `at` whose principal has the given role and organisation.
     pub fn with_delegations(
         mut self,

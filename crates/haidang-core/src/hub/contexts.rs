@@ -20,6 +20,10 @@ use super::error::{ErrorType, HubError, HubResult};
 pub const HOSTED_PATH: &str = "/ngsi-ld/v1/jsonldContexts/";
 
 const CACHE_LIMIT: usize = 512;
+/// Inline contexts longer than this are built for their request but not kept.
+const CACHE_TEXT_LIMIT: usize = 64 * 1024;
+/// Contexts fetched and kept, at most: an allowed host cannot fill the server with them.
+const MAX_CACHED: usize = 256;
 /// Fetches per request: a context that nests more remote ones than this is refused.
 const MAX_FETCHES: usize = 8;
 
@@ -144,11 +148,13 @@ impl Contexts {
             match attempt {
                 Ok(ctx) => {
                     let ctx = Arc::new(ctx);
-                    let mut built = self.built.lock().unwrap_or_else(|p| p.into_inner());
-                    if built.len() >= CACHE_LIMIT {
-                        built.clear();
+                    if key.len() <= CACHE_TEXT_LIMIT {
+                        let mut built = self.built.lock().unwrap_or_else(|p| p.into_inner());
+                        if built.len() >= CACHE_LIMIT {
+                            built.clear();
+                        }
+                        built.insert(key, ctx.clone());
                     }
-                    built.insert(key, ctx.clone());
                     return Ok((ctx, fetched));
                 }
                 Err(ContextError::NotAvailable { url, reason }) => {
@@ -178,6 +184,13 @@ impl Contexts {
 
     async fn fetch_allowed(&self, url: &str) -> Result<Value, String> {
         let host = host_of(url).ok_or_else(|| "only http(s) URLs can be fetched".to_string())?;
+        if url.contains(['?', '#']) {
+            return Err("a context URL with a query or fragment is not fetched".into());
+        }
+        let cached = self.held().values().filter(|h| h.kind == "Cached").count();
+        if cached >= MAX_CACHED {
+            return Err(format!("the server already keeps {MAX_CACHED} fetched contexts"));
+        }
         if !self.allowed_hosts.iter().any(|h| h == host) {
             return Err(format!("the host {host} is not in hub.context_hosts"));
         }

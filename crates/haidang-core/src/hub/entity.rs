@@ -93,7 +93,8 @@ fn err(path: &str, message: impl Into<String>) -> EntityError {
 }
 
 /// Members of an attribute that are not sub-attributes.
-const RESERVED: [&str; 10] = [
+const RESERVED: [&str; 11] = [
+    "@context",
     "type",
     "value",
     "object",

@@ -142,10 +142,24 @@ fn merge_json(target: &mut Value, patch: &Value) {
     }
 }
 
+/// A body without "type" is read as a Property unless its form says otherwise; for an attribute
+/// that is a GeoProperty and gets a geometry again, the standard takes the type it has.
+fn kind_for(old: &Instance, new: &Instance) -> AttrKind {
+    if old.kind == AttrKind::GeoProperty
+        && new.kind == AttrKind::Property
+        && super::entity::check_geometry("", &new.content).is_ok()
+    {
+        AttrKind::GeoProperty
+    } else {
+        new.kind
+    }
+}
+
 /// One instance patched by another: content replaced (objects merged), members given replace
 /// those kept, sub-attributes merged by name.
 fn merge_instance(old: &Instance, new: &Instance, now: Timestamp) -> Instance {
     let mut out = old.clone();
+    let new = &Instance { kind: kind_for(old, new), ..new.clone() };
     if old.kind == AttrKind::Property && new.kind == AttrKind::Property {
         if let (Value::Object(_), Value::Object(_)) = (&old.content, &new.content) {
             merge_json(&mut out.content, &new.content);
@@ -178,6 +192,11 @@ fn is_null_value(instances: &[Instance]) -> bool {
 /// Replaces the instances of `attr` that have the same datasetIds as `new`, keeping the others.
 fn put_instances(current: &mut Entity, attr: &str, mut new: Vec<Instance>, now: Timestamp) {
     let previous = current.attrs.get(attr).cloned().unwrap_or_default();
+    for n in new.iter_mut() {
+        if let Some(old) = previous.iter().find(|o| o.dataset_id == n.dataset_id) {
+            n.kind = kind_for(old, n);
+        }
+    }
     stamp(&mut new, Some(&previous), now);
     let mut merged: Vec<Instance> =
         previous.into_iter().filter(|p| !new.iter().any(|n| n.dataset_id == p.dataset_id)).collect();
@@ -214,9 +233,12 @@ pub fn apply(op: EntityOp, current: Option<Entity>, now: Timestamp) -> Result<Ap
         (EntityOp::Merge(fragment), Some(mut cur)) => {
             add_types(&mut cur, &fragment.types);
             let mut written = BTreeMap::new();
+            let mut deleted = Vec::new();
             for (name, instances) in fragment.attrs {
                 if is_null_value(&instances) {
-                    cur.attrs.remove(&name);
+                    if cur.attrs.remove(&name).is_some() {
+                        deleted.push(name);
+                    }
                     continue;
                 }
                 let old = cur.attrs.get(&name).cloned().unwrap_or_default();
@@ -240,8 +262,15 @@ pub fn apply(op: EntityOp, current: Option<Entity>, now: Timestamp) -> Result<Ap
                 cur.attrs.insert(name, out);
             }
             cur.modified_at = Some(now);
-            let change = change_of(&cur.id, &cur.types, &written);
-            let updated = written.keys().cloned().collect();
+            let mut change = change_of(&cur.id, &cur.types, &written);
+            // Consumers learn of a removed attribute as the standard writes it: NGSI-LD null.
+            if let Value::Object(m) = &mut change {
+                for name in &deleted {
+                    m.insert(name.clone(), Value::String(NGSI_LD_NULL.into()));
+                }
+            }
+            let mut updated: Vec<String> = written.keys().cloned().collect();
+            updated.extend(deleted);
             Ok(Applied {
                 state: Some(cur),
                 outcome: OpOutcome::Updated { updated, not_updated: Vec::new() },
@@ -313,7 +342,9 @@ pub fn apply(op: EntityOp, current: Option<Entity>, now: Timestamp) -> Result<Ap
                 written.insert(name.clone(), cur.attrs.get(&name).cloned().unwrap_or_default());
                 updated.push(name);
             }
-            cur.modified_at = Some(now);
+            if !updated.is_empty() {
+                cur.modified_at = Some(now);
+            }
             let change = change_of(&cur.id, &cur.types, &written);
             Ok(Applied {
                 state: Some(cur),
@@ -520,6 +551,36 @@ mod tests {
             apply(EntityOp::Replace(new), Some(lamp()), t("2026-11-23T03:00:00Z")).unwrap().state.unwrap();
         assert_eq!(e.created_at, Some(t("2026-11-23T01:00:00Z")));
         assert_eq!(e.attrs.keys().collect::<Vec<_>>(), vec!["status"]);
+    }
+
+    #[test]
+    fn a_geometry_sent_without_its_type_keeps_the_attribute_a_geoproperty() {
+        let e = parse_entity(&json!({"id": "urn:ngsi-ld:Streetlight:1", "type": "Streetlight",
+            "area": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [103.4, 22.3]}}}))
+        .unwrap();
+        let fragment = frag(json!({"area": {"value": {"type": "Point", "coordinates": [103.5, 22.4]}}}));
+        for op in [
+            EntityOp::Merge(fragment.clone()),
+            EntityOp::UpdateAttrs { entity: fragment.clone(), only: None },
+            EntityOp::Append { entity: fragment.clone(), no_overwrite: false },
+        ] {
+            let e = apply(op, Some(e.clone()), t("2026-11-23T02:00:00Z")).unwrap().state.unwrap();
+            assert_eq!(e.attrs["area"][0].kind, AttrKind::GeoProperty);
+            assert_eq!(e.attrs["area"][0].content["coordinates"], json!([103.5, 22.4]));
+        }
+    }
+
+    #[test]
+    fn a_merge_tells_consumers_which_attributes_it_removed() {
+        let a = apply(
+            EntityOp::Merge(frag(json!({"status": "urn:ngsi-ld:null"}))),
+            Some(lamp()),
+            t("2026-11-23T02:00:00Z"),
+        )
+        .unwrap();
+        assert_eq!(a.change["status"], json!(NGSI_LD_NULL));
+        let OpOutcome::Updated { updated, .. } = a.outcome else { panic!() };
+        assert_eq!(updated, vec!["status"]);
     }
 
     #[test]

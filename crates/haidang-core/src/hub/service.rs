@@ -180,7 +180,8 @@ impl HubService {
         Ok(entity_from_row(row)?)
     }
 
-    /// Queues the operations; answers after they are committed (or refused), one result each.
+    /// Queues the operations, all written in `context`; answers after they are committed (or
+    /// refused), one result each.
     pub async fn write(
         &self,
         by: &Subject,
@@ -188,11 +189,22 @@ impl HubService {
         ops: Vec<EntityOp>,
         context: Arc<ActiveContext>,
     ) -> HubResult<Vec<HubResult<OpOutcome>>> {
+        let ops = ops.into_iter().map(|op| (op, context.clone())).collect();
+        self.write_each(by, action, ops).await
+    }
+
+    /// As `write`, each operation with its own context (a batch in application/ld+json).
+    pub async fn write_each(
+        &self,
+        by: &Subject,
+        action: &'static str,
+        ops: Vec<(EntityOp, Arc<ActiveContext>)>,
+    ) -> HubResult<Vec<HubResult<OpOutcome>>> {
         if ops.is_empty() {
             return Ok(Vec::new());
         }
         let (reply, answer) = oneshot::channel();
-        let job = Job { subject: by.clone(), action, ops, context, reply };
+        let job = Job { subject: by.clone(), action, ops, reply };
         self.writer
             .send(job)
             .await
@@ -245,8 +257,14 @@ impl HubService {
         let Some(filter_q) = &q.q else { return Ok(QueryAnswer { entities: Vec::new(), count: None }) };
         let mut matched = 0usize;
         let mut page = Vec::new();
-        for chunk in selection.chunks(QUERY_CHUNK) {
-            for e in self.load_in_order(chunk).await? {
+        // The first read is just what the page needs (usually every candidate matches, as the
+        // index picked them); later reads grow, for a q that most candidates fail.
+        let mut chunk = (q.offset + limit).clamp(16, QUERY_CHUNK);
+        let mut rest: &[String] = &selection;
+        while !rest.is_empty() {
+            let (now, later) = rest.split_at(chunk.min(rest.len()));
+            rest = later;
+            for e in self.load_in_order(now).await? {
                 if !filter_q.matches(&e) {
                     continue;
                 }
@@ -258,6 +276,7 @@ impl HubService {
             if !q.count && page.len() >= limit {
                 break;
             }
+            chunk = (chunk * 2).min(QUERY_CHUNK * 4);
         }
         Ok(QueryAnswer { entities: page, count: q.count.then_some(matched) })
     }

@@ -34,10 +34,9 @@ pub(crate) struct Job {
     pub subject: Subject,
     /// The audit action of the request, e.g. "entity.update".
     pub action: &'static str,
-    pub ops: Vec<EntityOp>,
-    /// The request's context: schemas are written with short names, so the entity is compacted
-    /// with it before it is checked.
-    pub context: Arc<ActiveContext>,
+    /// Each operation with the context its entity was written in: schemas use short names, so
+    /// the entity is compacted with that context before it is checked.
+    pub ops: Vec<(EntityOp, Arc<ActiveContext>)>,
     pub reply: oneshot::Sender<CoreResult<Vec<HubResult<OpOutcome>>>>,
 }
 
@@ -47,11 +46,12 @@ pub(crate) struct Writer {
     pub schemas: Schemas,
 }
 
-/// An entity as the group sees it: the state, its owner and creation time.
+/// An entity as the group sees it: the state, its owner, and whether the group changed it.
 #[derive(Clone)]
 struct Current {
     entity: Option<Entity>,
     owner: Option<String>,
+    changed: bool,
 }
 
 pub(crate) fn entity_from_row(row: &EntityRow) -> CoreResult<Entity> {
@@ -87,7 +87,7 @@ impl Writer {
         }
     }
 
-    async fn commit_group(&self, jobs: Vec<Job>) {
+    async fn commit_group(&self, mut jobs: Vec<Job>) {
         let at = now();
         let mut group: HashMap<String, Current> = HashMap::new();
         // First-touch order: new entities take index slots in the order they were sent.
@@ -99,18 +99,32 @@ impl Writer {
         let mut changes = Vec::new();
         let mut audits = Vec::new();
         let mut results: Vec<Vec<HubResult<OpOutcome>>> = Vec::with_capacity(jobs.len());
-        for job in &jobs {
-            let mut out = Vec::with_capacity(job.ops.len());
+        for job in jobs.iter_mut() {
+            let ops = std::mem::take(&mut job.ops);
+            let count = ops.len();
+            let target = match ops.as_slice() {
+                [(one, _)] => Some(one.entity_id().to_string()),
+                _ => None,
+            };
+            let mut out = Vec::with_capacity(count);
             let mut ok = 0usize;
-            for op in &job.ops {
+            for (op, context) in ops {
                 let id = op.entity_id().to_string();
-                let current = group.get(&id).cloned().unwrap_or_else(|| self.current_of(&id, op, &loaded));
-                match self.apply_one(job, op.clone(), &current, at) {
+                // One copy per operation; a refused operation leaves the group's state as it was.
+                let known = group.contains_key(&id);
+                let current = match group.get(&id) {
+                    Some(c) => c.clone(),
+                    None => self.current_of(&id, &op, &loaded),
+                };
+                match self.apply_one(&job.subject, op, current, &context, at) {
                     Ok((next, outcome, change)) => {
-                        changes.push(change);
-                        if group.insert(id.clone(), next).is_none() {
-                            order.push(id);
+                        if let Some(change) = change {
+                            changes.push(change);
                         }
+                        if !known {
+                            order.push(id.clone());
+                        }
+                        group.insert(id, next);
                         out.push(Ok(outcome));
                         ok += 1;
                     }
@@ -118,34 +132,32 @@ impl Writer {
                 }
             }
             if ok > 0 {
-                let target = match job.ops.as_slice() {
-                    [one] => Some(one.entity_id()),
-                    _ => None,
-                };
-                let detail = serde_json::json!({"operations": job.ops.len(), "succeeded": ok}).to_string();
+                let detail = serde_json::json!({"operations": count, "succeeded": ok}).to_string();
                 audits.push(
-                    AuditEvent::new(&job.subject.actor(), job.action, target, Outcome::Success)
+                    AuditEvent::new(&job.subject.actor(), job.action, target.as_deref(), Outcome::Success)
                         .with_detail(detail),
                 );
             }
             results.push(out);
         }
-        let mut writes = Vec::with_capacity(group.len());
-        for (id, cur) in order.iter().filter_map(|id| group.get(id).map(|c| (id, c))) {
+        let touched: Vec<(&String, &Current)> =
+            order.iter().filter_map(|id| group.get(id).map(|c| (id, c))).filter(|(_, c)| c.changed).collect();
+        let mut writes = Vec::with_capacity(touched.len());
+        for (id, cur) in &touched {
             match &cur.entity {
                 Some(e) => match row_of(e, cur.owner.clone()) {
                     Ok(row) => writes.push(EntityWrite::Put(row)),
                     Err(err) => return fail_all(jobs, err),
                 },
-                None => writes.push(EntityWrite::Delete(id.clone())),
+                None => writes.push(EntityWrite::Delete((*id).clone())),
             }
         }
-        if !writes.is_empty() {
+        if !writes.is_empty() || !audits.is_empty() {
             if let Err(e) = self.repo.write_entities(&writes, &changes, &audits).await {
                 return fail_all(jobs, e);
             }
             let mut index = write(&self.index);
-            for (id, cur) in order.iter().filter_map(|id| group.get(id).map(|c| (id, c))) {
+            for (id, cur) in &touched {
                 match &cur.entity {
                     Some(e) => {
                         let created = e.created_at.unwrap_or(at).as_microsecond();
@@ -167,8 +179,8 @@ impl Writer {
             let mut ids: Vec<String> = jobs
                 .iter()
                 .flat_map(|j| j.ops.iter())
-                .filter(|op| op.needs_current() && index.contains(op.entity_id()))
-                .map(|op| op.entity_id().to_string())
+                .filter(|(op, _)| op.needs_current() && index.contains(op.entity_id()))
+                .map(|(op, _)| op.entity_id().to_string())
                 .collect();
             ids.sort_unstable();
             ids.dedup();
@@ -183,7 +195,9 @@ impl Writer {
 
     fn current_of(&self, id: &str, op: &EntityOp, loaded: &HashMap<String, Entity>) -> Current {
         let index = read(&self.index);
-        let Some(summary) = index.summary(id) else { return Current { entity: None, owner: None } };
+        let Some(summary) = index.summary(id) else {
+            return Current { entity: None, owner: None, changed: false };
+        };
         let entity = match loaded.get(id) {
             Some(e) => e.clone(),
             // The operation needs no body (create, replace, delete): what the index knows is enough.
@@ -194,44 +208,58 @@ impl Writer {
                 created_at: Some(crate::time::micros_to_ts(summary.created_at)),
                 modified_at: None,
             },
-            None => return Current { entity: None, owner: None },
+            None => return Current { entity: None, owner: None, changed: false },
         };
-        Current { entity: Some(entity), owner: summary.owner }
+        Current { entity: Some(entity), owner: summary.owner, changed: false }
     }
 
+    /// One operation on the group's state of its entity: the next state, the outcome, and the
+    /// change to publish (None when nothing changed, e.g. every attribute refused by noOverwrite).
     fn apply_one(
         &self,
-        job: &Job,
+        subject: &Subject,
         op: EntityOp,
-        current: &Current,
+        current: Current,
+        context: &ActiveContext,
         at: Timestamp,
-    ) -> HubResult<(Current, OpOutcome, EntityChange)> {
-        let owner = match &current.entity {
-            Some(_) => current.owner.clone(),
-            None => Some(job.subject.org_id.clone()),
+    ) -> HubResult<(Current, OpOutcome, Option<EntityChange>)> {
+        let exists = current.entity.is_some();
+        // An agency changes only what its organisation created; an entity without an owner
+        // (written by a tool) is the centre's, so it takes a grant over every organisation.
+        let allowed = match (&current.owner, exists) {
+            (Some(owner), true) => subject.can(Action::SubmitData, Some(owner)),
+            (None, true) => subject.can_everywhere(Action::SubmitData),
+            (_, false) => subject.can(Action::SubmitData, Some(&subject.org_id)),
         };
-        if !job.subject.can(Action::SubmitData, owner.as_deref()) {
+        if !allowed {
             return Err(HubError::new(
                 ErrorType::Forbidden,
-                format!("{} belongs to another organisation; it may not change it", op.entity_id()),
+                format!("{} belongs to another organisation; this account may not change it", op.entity_id()),
             ));
         }
-        let applied = apply(op, current.entity.clone(), at)?;
+        let owner = if exists { current.owner } else { Some(subject.org_id.clone()) };
+        let applied = apply(op, current.entity, at)?;
+        let nothing_changed =
+            matches!(&applied.outcome, OpOutcome::Updated { updated, .. } if updated.is_empty());
+        if nothing_changed {
+            let next = Current { entity: applied.state, owner, changed: current.changed };
+            return Ok((next, applied.outcome, None));
+        }
         if let Some(state) = &applied.state {
-            let violations = check_observed_at(&compact_keys(&applied.change, &job.context), at);
+            let violations = check_observed_at(&compact_keys(&applied.change, context), at);
             if !violations.is_empty() {
                 return Err(HubError::schema(violations));
             }
-            self.check_schema(state, &job.context)?;
+            self.check_schema(state, context)?;
         }
         let change = EntityChange {
             entity_id: applied.change.get("id").and_then(Value::as_str).unwrap_or_default().to_string(),
             op: applied.op.to_string(),
             at,
-            actor: Some(job.subject.username.clone()),
+            actor: Some(subject.username.clone()),
             body: applied.change.to_string(),
         };
-        Ok((Current { entity: applied.state, owner }, applied.outcome, change))
+        Ok((Current { entity: applied.state, owner, changed: true }, applied.outcome, Some(change)))
     }
 
     /// The exchange data structure of each of the entity's types that has one.

@@ -57,7 +57,9 @@ async fn run(
     for (i, item) in items.iter().enumerate() {
         let op = match kind {
             Kind::Delete => match item.as_str() {
-                Some(id) => check_id(id).map(|_| EntityOp::Delete(id.to_string())).map_err(|e| e.0),
+                Some(id) => check_id(id)
+                    .map(|_| (EntityOp::Delete(id.to_string()), shared.ctx.clone()))
+                    .map_err(|e| e.0),
                 None => {
                     Err(HubError::bad_data(format!("item {i}: a batch delete lists entity ids (strings)")))
                 }
@@ -67,21 +69,24 @@ async fn run(
                 match parsed {
                     Err(e) => Err(e),
                     Ok(entity) => {
-                        let ctx = if ld {
-                            state.hub.active_context(item.get("@context")).await
-                        } else {
-                            Ok(shared.ctx.clone())
+                        let ctx = match (ld, item.get("@context")) {
+                            (false, _) => Ok(shared.ctx.clone()),
+                            (true, Some(local)) => state.hub.active_context(Some(local)).await,
+                            (true, None) => Err(HubError::bad_data(
+                                "with application/ld+json every entity carries its @context",
+                            )),
                         };
                         ctx.map(|ctx| {
                             let e = expand_entity(&entity, &ctx);
-                            match kind {
+                            let op = match kind {
                                 Kind::Create => EntityOp::Create(e),
                                 Kind::Upsert => EntityOp::Upsert { entity: e, update: option("update") },
                                 Kind::Update => {
                                     EntityOp::Append { entity: e, no_overwrite: option("noOverwrite") }
                                 }
                                 Kind::Delete => EntityOp::Delete(e.id),
-                            }
+                            };
+                            (op, ctx)
                         })
                     }
                 }
@@ -96,8 +101,7 @@ async fn run(
             Err(e) => verdicts.push(Some(Err(e))),
         }
     }
-    let action = "entity.batch";
-    let results = state.hub.write(&caller.subject, action, ops, shared.ctx.clone()).await?;
+    let results = state.hub.write_each(&caller.subject, "entity.batch", ops).await?;
     for (slot, result) in slots.into_iter().zip(results) {
         if let Some(v) = verdicts.get_mut(slot) {
             *v = Some(result);

@@ -173,8 +173,12 @@ pub async fn update_attr(
     body: Bytes,
 ) -> LdResult<Response> {
     check_id(&id)?;
-    let body = read_body(&headers, &body)?;
-    // The body is the attribute itself: wrap it under its name to parse it like any other.
+    let mut body = read_body(&headers, &body)?;
+    // The body is the attribute itself: wrap it under its name to parse it like any other (its
+    // @context, with application/ld+json, is the request's, not a member).
+    if let Value::Object(o) = &mut body.value {
+        o.remove("@context");
+    }
     let mut wrapped = serde_json::Map::new();
     wrapped.insert(attr.clone(), body.value);
     let e = parse_fragment(&Value::Object(wrapped), &id).map_err(entity_error)?;
@@ -358,6 +362,17 @@ pub async fn query_post(
     };
     let entities = v.get("entities").and_then(Value::as_array);
     let first = entities.and_then(|e| e.first());
+    // Several selectors are a union; with types alone that is a type list, with ids or patterns
+    // it is not what one query here can say, so it is refused rather than half answered.
+    if entities.is_some_and(|es| {
+        es.len() > 1 && es.iter().any(|e| e.get("id").is_some() || e.get("idPattern").is_some())
+    }) {
+        return Err(HubError::new(
+            haidang_core::hub::ErrorType::OperationNotSupported,
+            "several entity selectors with id or idPattern: send one query per selector",
+        )
+        .into());
+    }
     let geo = v.get("geoQ");
     let format = Format::parse(
         p.get("options").map(String::as_str),

@@ -115,11 +115,14 @@ pub async fn attribute_info(
     Ok(answer.respond(StatusCode::OK, attribute_body(a, &answer), &[]))
 }
 
-/// This server's own address as the client sees it, for the URL of a hosted context.
-fn base_url(headers: &HeaderMap, state: &AppState) -> String {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or(&state.config.server.listen);
+/// This server's address for the URL of a hosted context: the configured public URL, never the
+/// request's Host header (which a caller chooses).
+fn base_url(state: &AppState) -> String {
+    if !state.config.server.public_url.is_empty() {
+        return state.config.server.public_url.trim_end_matches('/').to_string();
+    }
     let scheme = if state.config.tls_enabled() { "https" } else { "http" };
-    format!("{scheme}://{host}")
+    format!("{scheme}://{}", state.config.server.listen)
 }
 
 pub async fn add_context(
@@ -138,7 +141,7 @@ pub async fn add_context(
             Err(e)
         }
     })?;
-    let held = state.hub.add_context(&caller.subject, body.value, &base_url(&headers, &state)).await?;
+    let held = state.hub.add_context(&caller.subject, body.value, &base_url(&state)).await?;
     let location = format!("/ngsi-ld/v1/jsonldContexts/{}", held.id);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)]).into_response())
 }

@@ -103,7 +103,20 @@ impl haidang_core::hub::contexts::ContextFetcher for HttpFetcher {
         if !res.status().is_success() {
             return Err(format!("fetching it answered {}", res.status()));
         }
-        res.json::<Value>().await.map_err(|e| format!("it is not JSON: {e}"))
+        // A context is a few kilobytes; a host that sends more is not sending a context.
+        const LIMIT: usize = 1024 * 1024;
+        if res.content_length().is_some_and(|n| n > LIMIT as u64) {
+            return Err(format!("it is larger than {LIMIT} bytes"));
+        }
+        let mut body = Vec::new();
+        let mut res = res;
+        while let Some(chunk) = res.chunk().await.map_err(|e| format!("cannot read it: {e}"))? {
+            body.extend_from_slice(&chunk);
+            if body.len() > LIMIT {
+                return Err(format!("it is larger than {LIMIT} bytes"));
+            }
+        }
+        serde_json::from_slice(&body).map_err(|e| format!("it is not JSON: {e}"))
     }
 }
 
