@@ -117,7 +117,8 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
 
     // 1. Batch upsert of 1,000 per request: the seed, then once more as updates.
     let batches = args.entities.div_ceil(args.batch);
-    for pass in ["create", "update"] {
+    let passes: &[&str] = if args.queries_only { &[] } else { &["create", "update"] };
+    for pass in passes {
         let bodies: Arc<Vec<String>> = Arc::new({
             let mut rng = rand::thread_rng();
             (0..batches)
@@ -161,7 +162,8 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
 
     // 2. One attribute of one entity per request.
     let (c, u, n) = (client.clone(), url.clone(), args.entities);
-    let (lat, failed, wall) = drive(args.patches, args.connections, move |i| {
+    let patches = if args.queries_only { 0 } else { args.patches };
+    let (lat, failed, wall) = drive(patches, args.connections, move |i| {
         let (c, u) = (c.clone(), u.clone());
         async move {
             let id = id_of((i * 7919) % n);
@@ -177,13 +179,15 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
         }
     })
     .await;
-    report(
-        &format!("PATCH /entities/{{id}}/attrs, {} connections", args.connections),
-        "updates",
-        args.patches,
-        lat,
-        wall,
-    );
+    if patches > 0 {
+        report(
+            &format!("PATCH /entities/{{id}}/attrs, {} connections", args.connections),
+            "updates",
+            patches,
+            lat,
+            wall,
+        );
+    }
     if failed > 0 {
         bail!("{failed} PATCH requests failed");
     }
@@ -212,7 +216,7 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
             (0..args.queries).map(|_| make(&mut rng)).collect()
         });
         let (c, u, q) = (client.clone(), url.clone(), queries.clone());
-        let (lat, failed, wall) = drive(args.queries, 8, move |i| {
+        let (lat, failed, wall) = drive(args.queries, args.query_connections, move |i| {
             let (c, u, q) = (c.clone(), u.clone(), q.clone());
             async move {
                 let query = q.get(i).cloned().unwrap_or_default();
@@ -225,7 +229,7 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
         })
         .await;
         report(
-            &format!("GET /entities {name} among {} entities, 8 connections", args.entities),
+            &format!("GET /entities {name} among {} entities, {} connections", args.entities, args.query_connections),
             "queries",
             args.queries,
             lat,

@@ -242,10 +242,16 @@ pub struct IngestArgs {
     /// Queries of each kind (near, q).
     #[arg(long, default_value_t = 2000)]
     pub queries: usize,
+    /// Concurrent connections for the queries.
+    #[arg(long, default_value_t = 8)]
+    pub query_connections: usize,
     /// The server's process id, to report its peak memory (Linux /proc).
     #[arg(long)]
     pub server_pid: Option<u32>,
     /// A scratch database (empty) for the ceiling run: rows written without HTTP or validation.
     #[arg(long)]
     pub ceiling_url: Option<String>,
+    /// Only the queries, against entities an earlier run seeded (`--entities` must match it).
+    #[arg(long)]
+    pub queries_only: bool,
 }

@@ -229,7 +229,7 @@ impl HubService {
         }
         let hint = q.q.as_ref().and_then(Query::index_hint);
         // The index lock is held only while the candidates are picked, never across a read.
-        let (selection, page_only) = {
+        let (slots, page_only) = {
             let index = read(&self.index);
             let filter = Filter {
                 ids: q.ids.as_deref(),
@@ -243,13 +243,14 @@ impl HubService {
             if q.q.is_none() {
                 let count = slots.len();
                 let page: Vec<u32> = slots.into_iter().skip(q.offset).take(limit).collect();
-                (index.entity_ids(&page), Some(count))
+                (page, Some(count))
             } else {
-                (index.entity_ids(&slots), None)
+                (slots, None)
             }
         };
         if let Some(count) = page_only {
-            let entities = self.load_in_order(&selection).await?;
+            let ids = read(&self.index).entity_ids(&slots);
+            let entities = self.load_in_order(&ids).await?;
             return Ok(QueryAnswer { entities, count: q.count.then_some(count) });
         }
         // With q, bodies decide: read them chunk by chunk, stop once the page is full (unless
@@ -260,11 +261,14 @@ impl HubService {
         // The first read is just what the page needs (usually every candidate matches, as the
         // index picked them); later reads grow, for a q that most candidates fail.
         let mut chunk = (q.offset + limit).clamp(16, QUERY_CHUNK);
-        let mut rest: &[String] = &selection;
+        // Ids are looked up a chunk at a time: a q matching a third of a million entities must
+        // not make a third of a million strings to answer twenty.
+        let mut rest: &[u32] = &slots;
         while !rest.is_empty() {
             let (now, later) = rest.split_at(chunk.min(rest.len()));
             rest = later;
-            for e in self.load_in_order(now).await? {
+            let ids = read(&self.index).entity_ids(now);
+            for e in self.load_in_order(&ids).await? {
                 if !filter_q.matches(&e) {
                     continue;
                 }

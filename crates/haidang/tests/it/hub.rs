@@ -836,3 +836,35 @@ async fn json_ld_bodies_keep_their_context_out_of_the_data() {
     assert_eq!((s, kind.as_str()), (422, "OperationNotSupported"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_context_given_by_configuration_is_served_without_fetching() {
+    let store = crate::harness::TestStore::new(crate::harness::Backend::Sqlite).await;
+    let mut config = store.config();
+    let file = std::path::Path::new(&config.storage.data_dir).join("so-nn-mt-context.jsonld");
+    std::fs::create_dir_all(&config.storage.data_dir).unwrap();
+    std::fs::write(&file, json!({"@context": {"doAmDat": "https://so-nn-mt.laichau.gov.vn/ns/soilMoisture"}}).to_string()).unwrap();
+    let url = "https://so-nn-mt.laichau.gov.vn/ngsi-ld/context.jsonld";
+    config.hub.contexts = vec![format!("{url}={}", file.display())];
+    let app = TestApp::spawn_config(store, config, true).await;
+    let op = app.signed_in("operator").await;
+    let res = op
+        .post(app.url("/ngsi-ld/v1/entities"))
+        .header("content-type", "application/json")
+        .header("link", format!("<{url}>; rel=\"http://www.w3.org/ns/json-ld#context\""))
+        .body(json!({"id": "urn:ngsi-ld:SoilSensor:1", "type": "SoilSensor", "doAmDat": 0.31}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "the host is not allowed, but the context is held");
+    let (_, e) = json_of(send(&op, &app, Method::GET, "/ngsi-ld/v1/entities/urn:ngsi-ld:SoilSensor:1?options=keyValues", None).await).await;
+    assert_eq!(e["https://so-nn-mt.laichau.gov.vn/ns/soilMoisture"], 0.31);
+    let (_, list) = json_of(send(&op, &app, Method::GET, "/ngsi-ld/v1/jsonldContexts?details=true", None).await).await;
+    let configured = list.as_array().unwrap().iter().find(|c| c["URL"] == url).expect("listed");
+    assert_eq!(configured["kind"], "Configured");
+    let admin = app.signed_in("admin").await;
+    let id = configured["localId"].as_str().unwrap();
+    let (s, kind, _) = problem(send(&admin, &app, Method::DELETE, &format!("/ngsi-ld/v1/jsonldContexts/{id}"), None).await).await;
+    assert_eq!((s, kind.as_str()), (422, "OperationNotSupported"), "removed in the configuration, not the API");
+    app.stop().await;
+}
