@@ -229,7 +229,10 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
         })
         .await;
         report(
-            &format!("GET /entities {name} among {} entities, {} connections", args.entities, args.query_connections),
+            &format!(
+                "GET /entities {name} among {} entities, {} connections",
+                args.entities, args.query_connections
+            ),
             "queries",
             args.queries,
             lat,

@@ -843,7 +843,11 @@ async fn a_context_given_by_configuration_is_served_without_fetching() {
     let mut config = store.config();
     let file = std::path::Path::new(&config.storage.data_dir).join("so-nn-mt-context.jsonld");
     std::fs::create_dir_all(&config.storage.data_dir).unwrap();
-    std::fs::write(&file, json!({"@context": {"doAmDat": "https://so-nn-mt.laichau.gov.vn/ns/soilMoisture"}}).to_string()).unwrap();
+    std::fs::write(
+        &file,
+        json!({"@context": {"doAmDat": "https://so-nn-mt.laichau.gov.vn/ns/soilMoisture"}}).to_string(),
+    )
+    .unwrap();
     let url = "https://so-nn-mt.laichau.gov.vn/ngsi-ld/context.jsonld";
     config.hub.contexts = vec![format!("{url}={}", file.display())];
     let app = TestApp::spawn_config(store, config, true).await;
@@ -857,14 +861,25 @@ async fn a_context_given_by_configuration_is_served_without_fetching() {
         .await
         .unwrap();
     assert_eq!(res.status(), 201, "the host is not allowed, but the context is held");
-    let (_, e) = json_of(send(&op, &app, Method::GET, "/ngsi-ld/v1/entities/urn:ngsi-ld:SoilSensor:1?options=keyValues", None).await).await;
+    let (_, e) = json_of(
+        send(&op, &app, Method::GET, "/ngsi-ld/v1/entities/urn:ngsi-ld:SoilSensor:1?options=keyValues", None)
+            .await,
+    )
+    .await;
     assert_eq!(e["https://so-nn-mt.laichau.gov.vn/ns/soilMoisture"], 0.31);
-    let (_, list) = json_of(send(&op, &app, Method::GET, "/ngsi-ld/v1/jsonldContexts?details=true", None).await).await;
+    let (_, list) =
+        json_of(send(&op, &app, Method::GET, "/ngsi-ld/v1/jsonldContexts?details=true", None).await).await;
     let configured = list.as_array().unwrap().iter().find(|c| c["URL"] == url).expect("listed");
     assert_eq!(configured["kind"], "Configured");
     let admin = app.signed_in("admin").await;
     let id = configured["localId"].as_str().unwrap();
-    let (s, kind, _) = problem(send(&admin, &app, Method::DELETE, &format!("/ngsi-ld/v1/jsonldContexts/{id}"), None).await).await;
-    assert_eq!((s, kind.as_str()), (422, "OperationNotSupported"), "removed in the configuration, not the API");
+    let (s, kind, _) =
+        problem(send(&admin, &app, Method::DELETE, &format!("/ngsi-ld/v1/jsonldContexts/{id}"), None).await)
+            .await;
+    assert_eq!(
+        (s, kind.as_str()),
+        (422, "OperationNotSupported"),
+        "removed in the configuration, not the API"
+    );
     app.stop().await;
 }
