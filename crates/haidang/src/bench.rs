@@ -22,7 +22,36 @@ fn points(n: usize) -> Vec<(f64, f64)> {
     (0..n).map(|_| (rng.gen_range(LON.0..LON.1), rng.gen_range(LAT.0..LAT.1))).collect()
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+/// A client signed in to the server at `url` (the password from standard input when not given),
+/// keeping up to `connections` connections alive.
+pub(crate) async fn signed_in(
+    url: &str,
+    username: &str,
+    password: Option<String>,
+    connections: usize,
+) -> anyhow::Result<reqwest::Client> {
+    let password = match password {
+        Some(p) => p,
+        None => {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text)?;
+            text.trim().to_string()
+        }
+    };
+    let client = reqwest::Client::builder().cookie_store(true).pool_max_idle_per_host(connections).build()?;
+    let res = client
+        .post(format!("{url}/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": username, "password": password}))
+        .send()
+        .await
+        .with_context(|| format!("cannot reach {url}"))?;
+    if !res.status().is_success() {
+        bail!("sign-in failed: {} {}", res.status(), res.text().await.unwrap_or_default());
+    }
+    Ok(client)
+}
+
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted.get(i).copied().unwrap_or_default()
 }
@@ -71,25 +100,7 @@ pub fn in_process(n: usize) -> anyhow::Result<()> {
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     in_process(args.requests)?;
-    let password = match args.password.clone() {
-        Some(p) => p,
-        None => {
-            let mut text = String::new();
-            std::io::stdin().read_to_string(&mut text)?;
-            text.trim().to_string()
-        }
-    };
-    let client =
-        reqwest::Client::builder().cookie_store(true).pool_max_idle_per_host(args.concurrency).build()?;
-    let res = client
-        .post(format!("{}/api/v1/auth/login", args.url))
-        .json(&serde_json::json!({"username": args.username, "password": password}))
-        .send()
-        .await
-        .with_context(|| format!("cannot reach {}", args.url))?;
-    if !res.status().is_success() {
-        bail!("sign-in failed: {} {}", res.status(), res.text().await.unwrap_or_default());
-    }
+    let client = signed_in(&args.url, &args.username, args.password.clone(), args.concurrency).await?;
     let pts = Arc::new(points(args.requests));
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let wall = Instant::now();

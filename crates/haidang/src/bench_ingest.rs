@@ -5,12 +5,13 @@
 //! store through the repository (no HTTP, no validation): the ceiling the batch figure is
 //! compared with. Figures go to docs/BENCHMARKS.md.
 
-use std::io::Read;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::bail;
+
+use crate::bench::percentile;
 use haidang_core::audit::{Actor, AuditEvent, AuditKey, Outcome};
 use haidang_core::repo::{EntityChange, EntityRepository, EntityRow, EntityWrite};
 use rand::Rng;
@@ -34,11 +35,6 @@ fn sensor(i: usize, rng: &mut impl Rng) -> Value {
         "status": {"type": "Property", "value": if i.is_multiple_of(10) { "fault" } else { "ok" }},
         "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [rng.gen_range(LON.0..LON.1), rng.gen_range(LAT.0..LAT.1)]}},
     })
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted.get(i).copied().unwrap_or_default()
 }
 
 fn report(name: &str, unit: &str, count: usize, mut latencies: Vec<Duration>, wall: Duration) {
@@ -94,25 +90,8 @@ where
 }
 
 pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
-    let password = match args.password.clone() {
-        Some(p) => p,
-        None => {
-            let mut text = String::new();
-            std::io::stdin().read_to_string(&mut text)?;
-            text.trim().to_string()
-        }
-    };
     let client =
-        reqwest::Client::builder().cookie_store(true).pool_max_idle_per_host(args.connections).build()?;
-    let res = client
-        .post(format!("{}/api/v1/auth/login", args.url))
-        .json(&json!({"username": args.username, "password": password}))
-        .send()
-        .await
-        .with_context(|| format!("cannot reach {}", args.url))?;
-    if !res.status().is_success() {
-        bail!("sign-in failed: {} {}", res.status(), res.text().await.unwrap_or_default());
-    }
+        crate::bench::signed_in(&args.url, &args.username, args.password.clone(), args.connections).await?;
     let url = Arc::new(args.url.clone());
 
     // 1. Batch upsert of 1,000 per request: the seed, then once more as updates.

@@ -18,7 +18,7 @@ use super::ops::{EntityOp, OpOutcome};
 use super::query::Query;
 use super::schema::{SharedDefinitions, TypeSchema};
 use super::shipped;
-use super::writer::{entity_from_row, Job, Schemas, Writer};
+use super::writer::{entity_from_row, read, write, Job, Schemas, Writer};
 use crate::accounts::{Action, Subject};
 use crate::audit::{AuditEvent, Outcome};
 use crate::error::{CoreError, CoreResult};
@@ -90,14 +90,6 @@ pub struct HubService {
 
 fn schema_key(type_iri: &str) -> String {
     format!("schema:{type_iri}")
-}
-
-fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(|p| p.into_inner())
-}
-
-fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    lock.write().unwrap_or_else(|p| p.into_inner())
 }
 
 fn shipped_schema(type_iri: &str) -> Option<&'static str> {

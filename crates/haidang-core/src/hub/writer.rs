@@ -60,11 +60,13 @@ pub(crate) fn entity_from_row(row: &EntityRow) -> CoreResult<Entity> {
     parse_entity(&body).map_err(|e| CoreError::Storage(format!("entity {}: {e}", row.id)))
 }
 
-fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+/// The index and schema locks are never held across an await, and a panic while one is held
+/// leaves data that is still consistent (each change is applied whole), so poisoning is ignored.
+pub(crate) fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
     lock.read().unwrap_or_else(|p| p.into_inner())
 }
 
-fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+pub(crate) fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(|p| p.into_inner())
 }
 
