@@ -204,6 +204,33 @@ fn put_instances(current: &mut Entity, attr: &str, mut new: Vec<Instance>, now: 
     current.attrs.insert(attr.to_string(), merged);
 }
 
+/// Puts each attribute the `refuse` check lets through (it names why it refuses one), and reports
+/// what was updated and what was not: the shared shape of an attribute update and an append.
+fn put_attributes(
+    mut cur: Entity,
+    attrs: BTreeMap<String, Vec<Instance>>,
+    now: Timestamp,
+    refuse: impl Fn(&Entity, &str, &[Instance]) -> Option<String>,
+) -> Applied {
+    let mut updated = Vec::new();
+    let mut not_updated = Vec::new();
+    let mut written = BTreeMap::new();
+    for (name, instances) in attrs {
+        if let Some(reason) = refuse(&cur, &name, &instances) {
+            not_updated.push(NotUpdated { attr: name, reason });
+            continue;
+        }
+        put_instances(&mut cur, &name, instances, now);
+        written.insert(name.clone(), cur.attrs.get(&name).cloned().unwrap_or_default());
+        updated.push(name);
+    }
+    if !updated.is_empty() {
+        cur.modified_at = Some(now);
+    }
+    let change = change_of(&cur.id, &cur.types, &written);
+    Applied { state: Some(cur), outcome: OpOutcome::Updated { updated, not_updated }, op: "update", change }
+}
+
 pub fn apply(op: EntityOp, current: Option<Entity>, now: Timestamp) -> Result<Applied, HubError> {
     let exists_err = |id: &str| HubError::new(ErrorType::AlreadyExists, format!("{id} already exists"));
     match (op, current) {
@@ -292,66 +319,26 @@ pub fn apply(op: EntityOp, current: Option<Entity>, now: Timestamp) -> Result<Ap
             fragment.attrs.retain(|k, _| k == &attr);
             apply(EntityOp::Merge(fragment), Some(cur), now)
         }
-        (EntityOp::UpdateAttrs { entity, only: None }, Some(mut cur)) => {
-            let mut updated = Vec::new();
-            let mut not_updated = Vec::new();
-            let mut written = BTreeMap::new();
-            for (name, instances) in entity.attrs {
-                let Some(old) = cur.attrs.get(&name) else {
-                    not_updated
-                        .push(NotUpdated { attr: name, reason: "the attribute does not exist".into() });
-                    continue;
+        (EntityOp::UpdateAttrs { entity, only: None }, Some(cur)) => {
+            // Only attributes (and datasetId instances) that exist are updated.
+            Ok(put_attributes(cur, entity.attrs, now, |cur, name, instances| {
+                let Some(old) = cur.attrs.get(name) else {
+                    return Some("the attribute does not exist".into());
                 };
-                if let Some(missing) =
-                    instances.iter().find(|n| !old.iter().any(|o| o.dataset_id == n.dataset_id))
-                {
-                    let which = missing.dataset_id.as_deref().unwrap_or("default");
-                    not_updated.push(NotUpdated {
-                        attr: name,
-                        reason: format!("no instance with datasetId {which}"),
-                    });
-                    continue;
-                }
-                put_instances(&mut cur, &name, instances.clone(), now);
-                written.insert(name.clone(), cur.attrs.get(&name).cloned().unwrap_or_default());
-                updated.push(name);
-            }
-            if !updated.is_empty() {
-                cur.modified_at = Some(now);
-            }
-            let change = change_of(&cur.id, &cur.types, &written);
-            Ok(Applied {
-                state: Some(cur),
-                outcome: OpOutcome::Updated { updated, not_updated },
-                op: "update",
-                change,
-            })
+                instances.iter().find(|n| !old.iter().any(|o| o.dataset_id == n.dataset_id)).map(|missing| {
+                    format!(
+                        "no instance with datasetId {}",
+                        missing.dataset_id.as_deref().unwrap_or("default")
+                    )
+                })
+            }))
         }
         (EntityOp::Append { entity, no_overwrite }, Some(mut cur)) => {
             add_types(&mut cur, &entity.types);
-            let mut updated = Vec::new();
-            let mut not_updated = Vec::new();
-            let mut written = BTreeMap::new();
-            for (name, instances) in entity.attrs {
-                if no_overwrite && cur.attrs.contains_key(&name) {
-                    not_updated
-                        .push(NotUpdated { attr: name, reason: "the attribute exists (noOverwrite)".into() });
-                    continue;
-                }
-                put_instances(&mut cur, &name, instances, now);
-                written.insert(name.clone(), cur.attrs.get(&name).cloned().unwrap_or_default());
-                updated.push(name);
-            }
-            if !updated.is_empty() {
-                cur.modified_at = Some(now);
-            }
-            let change = change_of(&cur.id, &cur.types, &written);
-            Ok(Applied {
-                state: Some(cur),
-                outcome: OpOutcome::Updated { updated, not_updated },
-                op: "update",
-                change,
-            })
+            Ok(put_attributes(cur, entity.attrs, now, |cur, name, _| {
+                (no_overwrite && cur.attrs.contains_key(name))
+                    .then(|| "the attribute exists (noOverwrite)".to_string())
+            }))
         }
         (EntityOp::DeleteAttr { id, attr, dataset_id, all }, Some(mut cur)) => {
             let Some(instances) = cur.attrs.get_mut(&attr) else {

@@ -74,12 +74,7 @@ pub async fn retrieve(
 ) -> LdResult<Response> {
     check_id(&id)?;
     let answer = Answer::for_request(&state, &headers, super::link_context(&headers)?).await?;
-    let format = Format::parse(
-        p.get("options").map(String::as_str),
-        p.get("format").map(String::as_str),
-        p.get("attrs").map(String::as_str),
-        p.get("lang").map(String::as_str),
-    )?;
+    let format = Format::from_params(&p)?;
     let entity = state.hub.get(&caller.subject, &id).await?;
     Ok(answer.respond(StatusCode::OK, format.render(&entity, &answer), &[]))
 }
@@ -309,12 +304,7 @@ pub async fn query(
     Query(p): Params,
 ) -> LdResult<Response> {
     let answer = Answer::for_request(&state, &headers, super::link_context(&headers)?).await?;
-    let format = Format::parse(
-        p.get("options").map(String::as_str),
-        p.get("format").map(String::as_str),
-        p.get("attrs").map(String::as_str),
-        p.get("lang").map(String::as_str),
-    )?;
+    let format = Format::from_params(&p)?;
     let coordinates = match p.get("coordinates") {
         Some(text) => {
             Some(GeoQuery::parse_coordinates_text(text).map_err(|e| HubError::bad_data(e.to_string()))?)

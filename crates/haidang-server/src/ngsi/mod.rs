@@ -382,6 +382,12 @@ impl Format {
         Ok(f)
     }
 
+    /// From a retrieve's or a query's query string.
+    pub fn from_params(p: &std::collections::HashMap<String, String>) -> LdResult<Format> {
+        let get = |k: &str| p.get(k).map(String::as_str);
+        Format::parse(get("options"), get("format"), get("attrs"), get("lang"))
+    }
+
     /// The entity (expanded names) in the caller's terms and form.
     pub fn render(&self, entity: &Entity, answer: &Answer) -> Value {
         let compact = entity.map_names(&|n| answer.ctx.compact(n));
