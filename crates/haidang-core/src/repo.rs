@@ -5,7 +5,9 @@
 use async_trait::async_trait;
 use jiff::Timestamp;
 
-use crate::accounts::{AccountStatus, ApiToken, Delegation, LifecycleEvent, Session, SessionStage, User};
+use crate::accounts::{
+    AccountStatus, ApiToken, Credential, Delegation, LifecycleEvent, Session, SessionStage, User,
+};
 use crate::audit::{AuditEvent, AuditQuery, AuditRecord, ChainHead};
 use crate::error::CoreResult;
 use crate::orgs::Organisation;
@@ -81,13 +83,15 @@ pub trait AccountRepository: Send + Sync {
     async fn lifecycle_events(&self, user_id: &str) -> CoreResult<Vec<LifecycleEvent>>;
 
     async fn create_session(&self, session: &Session) -> CoreResult<()>;
-    async fn get_session_by_hash(&self, token_hash: &str) -> CoreResult<Option<Session>>;
+    /// The session with its user, in one read: it is resolved on every request.
+    async fn session_with_user(&self, token_hash: &str) -> CoreResult<Option<Credential<Session>>>;
     async fn touch_session(&self, id: &str, at: Timestamp) -> CoreResult<()>;
     async fn set_session_stage(&self, id: &str, stage: SessionStage) -> CoreResult<()>;
     async fn revoke_session(&self, id: &str, at: Timestamp) -> CoreResult<()>;
 
     async fn create_token(&self, token: &ApiToken, audit: &AuditEvent) -> CoreResult<()>;
-    async fn get_token_by_hash(&self, token_hash: &str) -> CoreResult<Option<ApiToken>>;
+    /// The token with its user, in one read: it is resolved on every request.
+    async fn token_with_user(&self, token_hash: &str) -> CoreResult<Option<Credential<ApiToken>>>;
     async fn get_token(&self, id: &str) -> CoreResult<Option<ApiToken>>;
     async fn list_tokens(&self, user_id: Option<&str>) -> CoreResult<Vec<ApiToken>>;
     async fn revoke_token(&self, id: &str, at: Timestamp, audit: &AuditEvent) -> CoreResult<()>;
@@ -125,12 +129,16 @@ pub trait EntityRepository: Send + Sync {
     /// Entities in creation order after (created_at, id), at most `limit`: for rebuilding indexes.
     async fn scan_entities(&self, after: Option<(i64, &str)>, limit: i64) -> CoreResult<Vec<EntityRow>>;
     /// Writes entity rows, their change records and the requests' audit records in one transaction.
+    /// With them, the attribute instances the writes add to the history (the temporal API).
     async fn write_entities(
         &self,
         writes: &[EntityWrite],
         changes: &[EntityChange],
+        history: &[InstanceRow],
         audits: &[AuditEvent],
     ) -> CoreResult<()>;
+    /// One entity's history: instances in time order (newest `last_n` per attribute when set).
+    async fn entity_history(&self, filter: &HistoryFilter<'_>) -> CoreResult<Vec<InstanceRow>>;
     /// Change records after `after_seq`, in order, at most `limit` (the entity outbox).
     async fn entity_changes(&self, after_seq: i64, limit: i64) -> CoreResult<Vec<EntityChangeRecord>>;
 
@@ -154,6 +162,36 @@ pub struct EntityRow {
     pub modified_at: Timestamp,
     /// JSON text of the normalized entity (expanded names, attribute system attributes included).
     pub body: String,
+}
+
+/// One instance of an attribute as the history keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstanceRow {
+    /// Set by the store; its order is the order of writing.
+    pub seq: i64,
+    pub entity_id: String,
+    /// Expanded attribute IRI.
+    pub attr: String,
+    pub dataset_id: Option<String>,
+    /// The instance's time: its observedAt, else when it was written.
+    pub at: Timestamp,
+    pub created_at: Timestamp,
+    /// JSON text of the normalized instance.
+    pub body: String,
+}
+
+/// Which part of an entity's history to read.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryFilter<'a> {
+    pub entity_id: &'a str,
+    /// Expanded attribute IRIs; None for all.
+    pub attrs: Option<&'a [String]>,
+    /// Instances at or after this time.
+    pub from: Option<Timestamp>,
+    /// Instances before this time.
+    pub to: Option<Timestamp>,
+    /// Only the newest N of each attribute.
+    pub last_n: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

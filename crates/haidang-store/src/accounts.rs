@@ -2,7 +2,8 @@
 
 use async_trait::async_trait;
 use haidang_core::accounts::{
-    AccountStatus, ApiToken, Delegation, LifecycleEvent, LifecycleKind, Role, Session, SessionStage, User,
+    AccountStatus, ApiToken, Credential, Delegation, LifecycleEvent, LifecycleKind, Role, Session,
+    SessionStage, User,
 };
 use haidang_core::audit::AuditEvent;
 use haidang_core::repo::AccountRepository;
@@ -53,33 +54,58 @@ fn user_from_row(row: &AnyRow) -> CoreResult<User> {
     })
 }
 
-fn session_from_row(row: &AnyRow) -> CoreResult<Session> {
+/// A session from columns named with `prefix` (a join with its user renames them).
+fn session_from(row: &AnyRow, prefix: &str) -> CoreResult<Session> {
+    let c = |name: &str| format!("{prefix}{name}");
     Ok(Session {
-        id: text(row, "id")?,
-        token_hash: text(row, "token_hash")?,
-        user_id: text(row, "user_id")?,
-        stage: SessionStage::parse(&text(row, "stage")?).ok_or_else(|| bad("sessions.stage"))?,
-        created_at: ts(row, "created_at")?,
-        last_seen_at: ts(row, "last_seen_at")?,
-        expires_at: ts(row, "expires_at")?,
-        source_ip: opt_text(row, "source_ip")?,
-        revoked_at: opt_ts(row, "revoked_at")?,
+        id: text(row, &c("id"))?,
+        token_hash: text(row, &c("token_hash"))?,
+        user_id: text(row, &c("user_id"))?,
+        stage: SessionStage::parse(&text(row, &c("stage"))?).ok_or_else(|| bad("sessions.stage"))?,
+        created_at: ts(row, &c("created_at"))?,
+        last_seen_at: ts(row, &c("last_seen_at"))?,
+        expires_at: ts(row, &c("expires_at"))?,
+        source_ip: opt_text(row, &c("source_ip"))?,
+        revoked_at: opt_ts(row, &c("revoked_at"))?,
     })
 }
 
 fn token_from_row(row: &AnyRow) -> CoreResult<ApiToken> {
+    token_from(row, "")
+}
+
+/// A token from columns named with `prefix` (a join with its user renames them).
+fn token_from(row: &AnyRow, prefix: &str) -> CoreResult<ApiToken> {
+    let c = |name: &str| format!("{prefix}{name}");
     Ok(ApiToken {
-        id: text(row, "id")?,
-        user_id: text(row, "user_id")?,
-        label: text(row, "label")?,
-        scopes: list(row, "scopes")?,
-        token_hash: text(row, "token_hash")?,
-        created_by: opt_text(row, "created_by")?,
-        created_at: ts(row, "created_at")?,
-        expires_at: ts(row, "expires_at")?,
-        revoked_at: opt_ts(row, "revoked_at")?,
-        last_used_at: opt_ts(row, "last_used_at")?,
+        id: text(row, &c("id"))?,
+        user_id: text(row, &c("user_id"))?,
+        label: text(row, &c("label"))?,
+        scopes: list(row, &c("scopes"))?,
+        token_hash: text(row, &c("token_hash"))?,
+        created_by: opt_text(row, &c("created_by"))?,
+        created_at: ts(row, &c("created_at"))?,
+        expires_at: ts(row, &c("expires_at"))?,
+        revoked_at: opt_ts(row, &c("revoked_at"))?,
+        last_used_at: opt_ts(row, &c("last_used_at"))?,
     })
+}
+
+/// "t.a AS c_a, t.b AS c_b": a credential's columns renamed apart from its user's.
+fn credential_columns(columns: &str, table: &str) -> String {
+    columns.split(',').map(|c| format!("{table}.{0} AS c_{0}", c.trim())).collect::<Vec<_>>().join(", ")
+}
+
+/// One read for the credential, its user and whether the user acts for anyone.
+fn credential_sql(columns: &str, table: &str) -> String {
+    let users: Vec<String> = USER_COLUMNS.split(',').map(|c| format!("u.{}", c.trim())).collect();
+    format!(
+        "SELECT {}, {}, CAST(CASE WHEN EXISTS (SELECT 1 FROM delegations d WHERE d.acting_id = u.id \
+         AND d.revoked_at IS NULL) THEN 1 ELSE 0 END AS BIGINT) AS has_delegations \
+         FROM {table} c JOIN users u ON u.id = c.user_id WHERE c.token_hash = $1",
+        credential_columns(columns, "c"),
+        users.join(", ")
+    )
 }
 
 fn delegation_from_row(row: &AnyRow) -> CoreResult<Delegation> {
@@ -350,13 +376,18 @@ impl AccountRepository for Store {
         self.simple_write(q, None).await
     }
 
-    async fn get_session_by_hash(&self, token_hash: &str) -> CoreResult<Option<Session>> {
-        let row = sqlx::query(&format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE token_hash = $1"))
+    async fn session_with_user(&self, token_hash: &str) -> CoreResult<Option<Credential<Session>>> {
+        let row = sqlx::query(&credential_sql(SESSION_COLUMNS, "sessions"))
             .bind(token_hash.to_string())
             .fetch_optional(&self.pool)
             .await
             .map_err(db_err)?;
-        row.as_ref().map(session_from_row).transpose()
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(Credential {
+            credential: session_from(&row, "c_")?,
+            user: user_from_row(&row)?,
+            has_delegations: flag(&row, "has_delegations")?,
+        }))
     }
 
     async fn touch_session(&self, id: &str, at: Timestamp) -> CoreResult<()> {
@@ -396,13 +427,18 @@ impl AccountRepository for Store {
         self.simple_write(q, Some(audit)).await
     }
 
-    async fn get_token_by_hash(&self, token_hash: &str) -> CoreResult<Option<ApiToken>> {
-        let row = sqlx::query(&format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = $1"))
+    async fn token_with_user(&self, token_hash: &str) -> CoreResult<Option<Credential<ApiToken>>> {
+        let row = sqlx::query(&credential_sql(TOKEN_COLUMNS, "api_tokens"))
             .bind(token_hash.to_string())
             .fetch_optional(&self.pool)
             .await
             .map_err(db_err)?;
-        row.as_ref().map(token_from_row).transpose()
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(Credential {
+            credential: token_from(&row, "c_")?,
+            user: user_from_row(&row)?,
+            has_delegations: flag(&row, "has_delegations")?,
+        }))
     }
 
     async fn get_token(&self, id: &str) -> CoreResult<Option<ApiToken>> {

@@ -31,6 +31,7 @@ pub const TABLES: &[(&str, &str)] = &[
     ("event_cursors", "name"),
     ("entities", "id"),
     ("entity_changes", "seq"),
+    ("attribute_instances", "seq"),
     ("hub_documents", "key"),
 ];
 
@@ -290,13 +291,15 @@ pub async fn restore<R: std::io::Read>(store: &Store, input: R) -> Result<Backup
         return Err(BackupError::Invalid("the archive is cut short (no end line)".into()));
     }
     if store.backend() == Backend::Postgres {
-        // Rows came with their sequence numbers; the next change must be numbered after them.
-        sqlx::query(
-            "SELECT setval(pg_get_serial_sequence('entity_changes', 'seq'), \
-             COALESCE((SELECT MAX(seq) FROM entity_changes), 0) + 1, false)",
-        )
-        .execute(&mut *tx)
-        .await?;
+        // Rows came with their sequence numbers; the next row must be numbered after them.
+        for table in ["entity_changes", "attribute_instances"] {
+            sqlx::query(&format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', 'seq'), \
+                 COALESCE((SELECT MAX(seq) FROM {table}), 0) + 1, false)"
+            ))
+            .execute(&mut *tx)
+            .await?;
+        }
     }
     tx.commit().await?;
     Ok(summary)

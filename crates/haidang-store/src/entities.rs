@@ -7,7 +7,8 @@
 use async_trait::async_trait;
 use haidang_core::audit::AuditEvent;
 use haidang_core::repo::{
-    EntityChange, EntityChangeRecord, EntityRepository, EntityRow, EntityWrite, StoredDocument,
+    EntityChange, EntityChangeRecord, EntityRepository, EntityRow, EntityWrite, HistoryFilter, InstanceRow,
+    StoredDocument,
 };
 use haidang_core::{CoreError, CoreResult};
 use sqlx::any::AnyRow;
@@ -220,6 +221,7 @@ impl EntityRepository for Store {
         &self,
         writes: &[EntityWrite],
         changes: &[EntityChange],
+        history: &[InstanceRow],
         audits: &[AuditEvent],
     ) -> CoreResult<()> {
         let _guard = self.write_lock.lock().await;
@@ -248,6 +250,7 @@ impl EntityRepository for Store {
             }
         }
         self.insert_changes(&mut tx, changes).await?;
+        self.insert_instances(&mut tx, history).await?;
         let records = self.append_many_in_tx(&mut tx, audits).await?;
         tx.commit().await.map_err(db_err)?;
         if let Some(last) = records.last() {
@@ -256,6 +259,10 @@ impl EntityRepository for Store {
             self.notify_committed();
         }
         Ok(())
+    }
+
+    async fn entity_history(&self, filter: &HistoryFilter<'_>) -> CoreResult<Vec<InstanceRow>> {
+        self.history(filter).await
     }
 
     async fn entity_changes(&self, after_seq: i64, limit: i64) -> CoreResult<Vec<EntityChangeRecord>> {

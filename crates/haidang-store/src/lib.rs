@@ -8,6 +8,7 @@ mod audit;
 pub mod backup;
 mod cursors;
 mod entities;
+mod history;
 mod orgs;
 mod rows;
 mod units;

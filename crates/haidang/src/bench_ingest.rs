@@ -13,7 +13,7 @@ use anyhow::bail;
 
 use crate::bench::percentile;
 use haidang_core::audit::{Actor, AuditEvent, AuditKey, Outcome};
-use haidang_core::repo::{EntityChange, EntityRepository, EntityRow, EntityWrite};
+use haidang_core::repo::{EntityChange, EntityRepository, EntityRow, EntityWrite, InstanceRow};
 use rand::Rng;
 use serde_json::{json, Value};
 
@@ -249,11 +249,27 @@ async fn ceiling_run(url: &str, entities: usize, batch: usize) -> anyhow::Result
     store.migrate().await?;
     let mut rng = rand::thread_rng();
     let now = haidang_core::time::now();
-    let rows: Vec<Vec<(EntityRow, EntityChange)>> = (0..entities.div_ceil(batch))
+    // Each entity as the server writes it: its row, its change record and one history row
+    // per attribute.
+    type Written = (EntityRow, EntityChange, Vec<InstanceRow>);
+    let rows: Vec<Vec<Written>> = (0..entities.div_ceil(batch))
         .map(|b| {
             (b * batch..((b + 1) * batch).min(entities))
                 .map(|i| {
-                    let body = sensor(i, &mut rng).to_string();
+                    let value = sensor(i, &mut rng);
+                    let body = value.to_string();
+                    let history = ["temperature", "status", "location"]
+                        .iter()
+                        .map(|attr| InstanceRow {
+                            seq: 0,
+                            entity_id: id_of(i),
+                            attr: format!("https://uri.etsi.org/ngsi-ld/default-context/{attr}"),
+                            dataset_id: None,
+                            at: now,
+                            created_at: now,
+                            body: value[*attr].to_string(),
+                        })
+                        .collect();
                     let row = EntityRow {
                         id: id_of(i),
                         types: vec!["https://uri.etsi.org/ngsi-ld/default-context/Sensor".into()],
@@ -269,7 +285,7 @@ async fn ceiling_run(url: &str, entities: usize, batch: usize) -> anyhow::Result
                         actor: None,
                         body,
                     };
-                    (row, change)
+                    (row, change, history)
                 })
                 .collect()
         })
@@ -277,9 +293,10 @@ async fn ceiling_run(url: &str, entities: usize, batch: usize) -> anyhow::Result
     let audit = AuditEvent::new(&Actor::system(), "entity.batch", None, Outcome::Success);
     let wall = Instant::now();
     for chunk in &rows {
-        let writes: Vec<EntityWrite> = chunk.iter().map(|(r, _)| EntityWrite::Put(r.clone())).collect();
-        let changes: Vec<EntityChange> = chunk.iter().map(|(_, c)| c.clone()).collect();
-        store.write_entities(&writes, &changes, std::slice::from_ref(&audit)).await?;
+        let writes: Vec<EntityWrite> = chunk.iter().map(|(r, _, _)| EntityWrite::Put(r.clone())).collect();
+        let changes: Vec<EntityChange> = chunk.iter().map(|(_, c, _)| c.clone()).collect();
+        let history: Vec<InstanceRow> = chunk.iter().flat_map(|(_, _, h)| h.iter().cloned()).collect();
+        store.write_entities(&writes, &changes, &history, std::slice::from_ref(&audit)).await?;
     }
     let wall = wall.elapsed();
     println!(

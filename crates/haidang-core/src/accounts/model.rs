@@ -209,6 +209,15 @@ pub struct Session {
     pub revoked_at: Option<Timestamp>,
 }
 
+/// A session or an API token as resolved on each request: with its user, and whether the user
+/// acts for anyone (only then are the delegations read).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Credential<T> {
+    pub credential: T,
+    pub user: User,
+    pub has_delegations: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ApiToken {
     pub id: String,

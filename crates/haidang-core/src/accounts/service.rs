@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use jiff::{SignedDuration, Timestamp};
 use tracing::instrument;
 
-use super::model::{AccountStatus, Session, SessionStage, User};
+use super::model::{AccountStatus, Credential, Session, SessionStage, User};
 use super::policy::{ActingFor, Subject};
 use super::{password, secret, totp};
 use crate::audit::{Actor, AuditEvent, Outcome};
@@ -231,9 +231,9 @@ impl AccountService {
     #[instrument(skip_all)]
     pub async fn authenticate_session(&self, secret: &str) -> CoreResult<(User, Session, Subject)> {
         let at = now();
-        let session = self
+        let Credential { credential: session, user, has_delegations } = self
             .repo
-            .get_session_by_hash(&secret::hash_secret(secret))
+            .session_with_user(&secret::hash_secret(secret))
             .await?
             .ok_or(CoreError::Unauthenticated)?;
         if session.revoked_at.is_some() || at >= session.expires_at {
@@ -243,7 +243,6 @@ impl AccountService {
             self.repo.revoke_session(&session.id, at).await?;
             return Err(CoreError::Unauthenticated);
         }
-        let user = self.repo.get_user(&session.user_id).await?.ok_or(CoreError::Unauthenticated)?;
         if user.status != AccountStatus::Active {
             return Err(CoreError::Unauthenticated);
         }
@@ -251,7 +250,7 @@ impl AccountService {
         if at.duration_since(session.last_seen_at) > SignedDuration::from_secs(60) {
             self.repo.touch_session(&session.id, at).await?;
         }
-        let subject = self.subject_for(&user, None, at).await?;
+        let subject = self.subject_of(&user, None, has_delegations, at).await?;
         Ok((user, session, subject))
     }
 
@@ -259,22 +258,18 @@ impl AccountService {
     #[instrument(skip_all)]
     pub async fn authenticate_token(&self, secret: &str) -> CoreResult<(User, Subject)> {
         let at = now();
-        let token = self
-            .repo
-            .get_token_by_hash(&secret::hash_secret(secret))
-            .await?
-            .ok_or(CoreError::TokenInvalid)?;
+        let Credential { credential: token, user, has_delegations } =
+            self.repo.token_with_user(&secret::hash_secret(secret)).await?.ok_or(CoreError::TokenInvalid)?;
         if token.revoked_at.is_some() || at >= token.expires_at {
             return Err(CoreError::TokenInvalid);
         }
-        let user = self.repo.get_user(&token.user_id).await?.ok_or(CoreError::TokenInvalid)?;
         if user.status != AccountStatus::Active {
             return Err(CoreError::TokenInvalid);
         }
         if token.last_used_at.is_none_or(|t| at.duration_since(t) > SignedDuration::from_secs(60)) {
             self.repo.touch_token(&token.id, at).await?;
         }
-        let subject = self.subject_for(&user, Some(token.scopes.clone()), at).await?;
+        let subject = self.subject_of(&user, Some(token.scopes.clone()), has_delegations, at).await?;
         Ok((user, subject))
     }
 
@@ -284,8 +279,21 @@ impl AccountService {
         scopes: Option<Vec<String>>,
         at: Timestamp,
     ) -> CoreResult<Subject> {
+        self.subject_of(user, scopes, true, at).await
+    }
+
+    /// The subject a request acts as; the delegations are read only when the user has any.
+    async fn subject_of(
+        &self,
+        user: &User,
+        scopes: Option<Vec<String>>,
+        has_delegations: bool,
+        at: Timestamp,
+    ) -> CoreResult<Subject> {
         let mut acting_for = Vec::new();
-        for d in self.repo.delegations_for(&user.id).await?.iter().filter(|d| d.is_active_at(at)) {
+        let delegations =
+            if has_delegations { self.repo.delegations_for(&user.id).await? } else { Vec::new() };
+        for d in delegations.iter().filter(|d| d.is_active_at(at)) {
             if let Some(p) =
                 self.repo.get_user(&d.principal_id).await?.filter(|p| p.status == AccountStatus::Active)
             {

@@ -88,8 +88,14 @@ impl std::fmt::Display for EntityError {
     }
 }
 
+impl EntityError {
+    pub fn at(path: &str, message: impl Into<String>) -> EntityError {
+        EntityError { path: path.to_string(), message: message.into() }
+    }
+}
+
 fn err(path: &str, message: impl Into<String>) -> EntityError {
-    EntityError { path: path.to_string(), message: message.into() }
+    EntityError::at(path, message)
 }
 
 /// Members of an attribute that are not sub-attributes.

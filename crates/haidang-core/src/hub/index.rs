@@ -152,40 +152,36 @@ impl EntityIndex {
         self.slots.get(n as usize)?.as_ref()
     }
 
-    /// Adds or replaces an entity (names expanded).
+    /// Adds or replaces an entity (names expanded). A replaced entity's index entries are
+    /// changed only where they differ: most updates change one reading, and taking a point out
+    /// of the R-tree and back costs more than all the rest of an update.
     pub fn put(&mut self, entity: &Entity, owner: Option<&str>, created_at: i64) {
-        let n = match self.by_id.get(entity.id.as_str()) {
-            Some(n) => {
-                let n = *n;
-                self.unlink(n);
-                n
-            }
-            None => {
-                let n = self.slots.len() as u32;
-                self.slots.push(None);
-                self.by_id.insert(entity.id.clone().into_boxed_str(), n);
-                self.live += 1;
-                n
-            }
-        };
+        let existing = self.by_id.get(entity.id.as_str()).copied();
+        let n = existing.unwrap_or(self.slots.len() as u32);
         let types: Box<[u32]> = entity.types.iter().map(|t| self.types.intern(t)).collect();
         let attrs: Box<[u32]> = entity.attrs.keys().map(|a| self.attrs.intern(a)).collect();
-        let mut values = Vec::new();
-        for (name, scalar) in scalars(entity) {
-            let a = self.attrs.intern(&name);
-            self.values.entry(a).or_default().insert((scalar.clone(), n));
-            values.push((a, scalar));
-        }
-        let mut geo = Vec::new();
+        let values: Vec<(u32, Scalar)> =
+            scalars(entity).into_iter().map(|(name, scalar)| (self.attrs.intern(&name), scalar)).collect();
+        let mut geo: Vec<(u32, GeoEntry)> = Vec::new();
         for (name, instances) in &entity.attrs {
             for i in instances.iter().filter(|i| i.kind == AttrKind::GeoProperty) {
                 let Some(g) = to_geometry(&i.content) else { continue };
                 let Some(envelope) = envelope_of(&g) else { continue };
                 let a = self.attrs.intern(name);
-                let entry = GeoEntry { slot: n, envelope, geometry: Arc::new(g) };
-                self.geo.entry(a).or_default().insert(entry.clone());
-                geo.push((a, entry));
+                geo.push((a, GeoEntry { slot: n, envelope, geometry: Arc::new(g) }));
             }
+        }
+        let old = existing.and_then(|n| self.slots.get_mut(n as usize).and_then(Option::take));
+        let (old_values, old_geo) = match old {
+            Some(slot) => (slot.values.into_vec(), slot.geo.into_vec()),
+            None => (Vec::new(), Vec::new()),
+        };
+        self.relink_values(n, &old_values, &values);
+        let geo = self.relink_geo(old_geo, geo);
+        if existing.is_none() {
+            self.slots.push(None);
+            self.by_id.insert(entity.id.clone().into_boxed_str(), n);
+            self.live += 1;
         }
         if let Some(place) = self.slots.get_mut(n as usize) {
             *place = Some(Slot {
@@ -198,6 +194,36 @@ impl EntityIndex {
                 geo: geo.into_boxed_slice(),
             });
         }
+    }
+
+    /// Moves slot `n` in the value indexes from `old` to `new`, touching only what differs.
+    fn relink_values(&mut self, n: u32, old: &[(u32, Scalar)], new: &[(u32, Scalar)]) {
+        let kept_old: BTreeSet<&(u32, Scalar)> = old.iter().collect();
+        let wanted: BTreeSet<&(u32, Scalar)> = new.iter().collect();
+        for (a, scalar) in old.iter().filter(|e| !wanted.contains(e)) {
+            if let Some(set) = self.values.get_mut(a) {
+                set.remove(&(scalar.clone(), n));
+            }
+        }
+        for (a, scalar) in new.iter().filter(|e| !kept_old.contains(e)) {
+            self.values.entry(*a).or_default().insert((scalar.clone(), n));
+        }
+    }
+
+    /// Moves a slot in the R-trees from `old` to `new`; an unchanged geometry keeps its entry.
+    fn relink_geo(&mut self, old: Vec<(u32, GeoEntry)>, new: Vec<(u32, GeoEntry)>) -> Vec<(u32, GeoEntry)> {
+        let same = |(a, e): &(u32, GeoEntry), (b, f): &(u32, GeoEntry)| {
+            a == b && e.envelope == f.envelope && e.geometry == f.geometry
+        };
+        for entry in old.iter().filter(|o| !new.iter().any(|n| same(o, n))) {
+            if let Some(tree) = self.geo.get_mut(&entry.0) {
+                tree.remove(&entry.1);
+            }
+        }
+        for entry in new.iter().filter(|n| !old.iter().any(|o| same(o, n))) {
+            self.geo.entry(entry.0).or_default().insert(entry.1.clone());
+        }
+        new
     }
 
     pub fn remove(&mut self, id: &str) {

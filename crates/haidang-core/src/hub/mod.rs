@@ -8,12 +8,14 @@ pub mod contexts;
 pub mod entity;
 pub mod error;
 pub mod geoquery;
+pub mod history;
 pub mod index;
 pub mod ops;
 pub mod query;
 pub mod schema;
 pub mod service;
 pub mod shipped;
+pub mod temporal;
 mod writer;
 
 pub use error::{ErrorType, HubError, HubResult};

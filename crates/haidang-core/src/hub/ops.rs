@@ -43,6 +43,9 @@ pub enum EntityOp {
         all: bool,
     },
     Delete(String),
+    /// POST /temporal/entities/{id}/attrs: past instances added to the history only (each
+    /// attribute may have many, told apart by observedAt); the current state is left as it is.
+    AddHistory(Entity),
 }
 
 impl EntityOp {
@@ -52,6 +55,7 @@ impl EntityOp {
             EntityOp::Upsert { entity, .. }
             | EntityOp::UpdateAttrs { entity, .. }
             | EntityOp::Append { entity, .. } => &entity.id,
+            EntityOp::AddHistory(e) => &e.id,
             EntityOp::DeleteAttr { id, .. } | EntityOp::Delete(id) => id,
         }
     }
@@ -75,6 +79,9 @@ pub enum OpOutcome {
     Deleted,
 }
 
+/// The `op` of an operation that adds to the history and changes nothing else.
+pub const HISTORY_ONLY: &str = "history";
+
 /// The result of an operation: the new state (None: deleted) and the change to publish.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Applied {
@@ -84,6 +91,9 @@ pub struct Applied {
     pub op: &'static str,
     /// The attributes written, normalized (what consumers of the event see).
     pub change: Value,
+    /// The attributes written (each with all its instances; those written now carry this
+    /// write's modifiedAt): what the history keeps.
+    pub written: BTreeMap<String, Vec<Instance>>,
 }
 
 fn stamp(instances: &mut [Instance], previous: Option<&[Instance]>, now: Timestamp) {
@@ -228,7 +238,13 @@ fn put_attributes(
         cur.modified_at = Some(now);
     }
     let change = change_of(&cur.id, &cur.types, &written);
-    Applied { state: Some(cur), outcome: OpOutcome::Updated { updated, not_updated }, op: "update", change }
+    Applied {
+        state: Some(cur),
+        outcome: OpOutcome::Updated { updated, not_updated },
+        op: "update",
+        change,
+        written,
+    }
 }
 
 pub fn apply(op: EntityOp, current: Option<Entity>, now: Timestamp) -> Result<Applied, HubError> {
@@ -238,7 +254,8 @@ pub fn apply(op: EntityOp, current: Option<Entity>, now: Timestamp) -> Result<Ap
         (EntityOp::Create(e), None) | (EntityOp::Upsert { entity: e, .. }, None) => {
             let e = fresh(e, now, now);
             let change = e.to_normalized();
-            Ok(Applied { state: Some(e), outcome: OpOutcome::Created, op: "create", change })
+            let written = e.attrs.clone();
+            Ok(Applied { state: Some(e), outcome: OpOutcome::Created, op: "create", change, written })
         }
         (EntityOp::Replace(e), Some(old)) | (EntityOp::Upsert { entity: e, update: false }, Some(old)) => {
             let mut e = fresh(e, old.created_at.unwrap_or(now), now);
@@ -247,11 +264,13 @@ pub fn apply(op: EntityOp, current: Option<Entity>, now: Timestamp) -> Result<Ap
             }
             let change = e.to_normalized();
             let updated = e.attrs.keys().cloned().collect();
+            let written = e.attrs.clone();
             Ok(Applied {
                 state: Some(e),
                 outcome: OpOutcome::Updated { updated, not_updated: Vec::new() },
                 op: "replace",
                 change,
+                written,
             })
         }
         (EntityOp::Upsert { entity, update: true }, Some(old)) => {
@@ -303,6 +322,7 @@ pub fn apply(op: EntityOp, current: Option<Entity>, now: Timestamp) -> Result<Ap
                 outcome: OpOutcome::Updated { updated, not_updated: Vec::new() },
                 op: "update",
                 change,
+                written,
             })
         }
         (EntityOp::UpdateAttrs { entity, only: Some(attr) }, Some(cur)) => {
@@ -372,6 +392,7 @@ pub fn apply(op: EntityOp, current: Option<Entity>, now: Timestamp) -> Result<Ap
                 outcome: OpOutcome::Updated { updated: vec![attr], not_updated: Vec::new() },
                 op: "update",
                 change: Value::Object(change),
+                written: BTreeMap::new(),
             })
         }
         (EntityOp::Delete(id), Some(_)) => {
@@ -382,6 +403,21 @@ pub fn apply(op: EntityOp, current: Option<Entity>, now: Timestamp) -> Result<Ap
                 outcome: OpOutcome::Deleted,
                 op: "delete",
                 change: Value::Object(change),
+                written: BTreeMap::new(),
+            })
+        }
+        (EntityOp::AddHistory(past), Some(cur)) => {
+            let mut written = past.attrs;
+            for instances in written.values_mut() {
+                stamp(instances, None, now);
+            }
+            let updated = written.keys().cloned().collect();
+            Ok(Applied {
+                state: Some(cur),
+                outcome: OpOutcome::Updated { updated, not_updated: Vec::new() },
+                op: HISTORY_ONLY,
+                change: Value::Null,
+                written,
             })
         }
         (op, None) => Err(HubError::not_found(op.entity_id())),

@@ -13,12 +13,14 @@ use super::contexts::{ContextFetcher, Contexts, HeldContext};
 use super::entity::Entity;
 use super::error::{ErrorType, HubError, HubResult};
 use super::geoquery::GeoQuery;
+use super::history::{read_history, split_latest, EntityHistory};
 use super::index::{AttributeInfo, EntityIndex, Filter, TypeInfo};
 use super::ops::{EntityOp, OpOutcome};
 use super::query::Query;
-use super::schema::{SharedDefinitions, TypeSchema};
+use super::schema::{check_observed_at, SharedDefinitions, TypeSchema};
 use super::shipped;
-use super::writer::{entity_from_row, read, write, Job, Schemas, Writer};
+use super::temporal::TemporalParams;
+use super::writer::{entity_from_row, history_times, read, write, Job, Schemas, Writer};
 use crate::accounts::{Action, Subject};
 use crate::audit::{AuditEvent, Outcome};
 use crate::error::{CoreError, CoreResult};
@@ -144,7 +146,7 @@ impl HubService {
         let schemas: Schemas = Arc::new(RwLock::new(compiled));
         let (tx, rx) = mpsc::channel(WRITER_QUEUE);
         let writer = Writer { repo: repo.clone(), index: index.clone(), schemas: schemas.clone() };
-        tokio::spawn(writer.run(rx));
+        spawn_writer(writer, rx)?;
         Ok(HubService {
             repo,
             index,
@@ -170,6 +172,67 @@ impl HubService {
         let rows = self.repo.load_entities(&[id.to_string()]).await?;
         let row = rows.first().ok_or_else(|| HubError::not_found(id))?;
         Ok(entity_from_row(row)?)
+    }
+
+    /// One entity's history (the temporal API); 404 when the entity is not there.
+    pub async fn history(
+        &self,
+        by: &Subject,
+        id: &str,
+        attrs: Option<&[String]>,
+        params: &TemporalParams,
+    ) -> HubResult<EntityHistory> {
+        let entity = self.get(by, id).await?;
+        read_history(self.repo.as_ref(), entity, attrs, params).await
+    }
+
+    /// The histories of one page of the entities a query picks by their current state, with
+    /// the count when asked.
+    pub async fn history_query(
+        &self,
+        by: &Subject,
+        q: &EntityQuery,
+        params: &TemporalParams,
+    ) -> HubResult<(Vec<EntityHistory>, Option<usize>)> {
+        let found = self.query(by, q).await?;
+        let mut out = Vec::with_capacity(found.entities.len());
+        for e in found.entities {
+            out.push(read_history(self.repo.as_ref(), e, q.attrs.as_deref(), params).await?);
+        }
+        Ok((out, found.count))
+    }
+
+    /// Keeps past instances (names expanded). An entity not yet in the hub is created from the
+    /// newest instance of each attribute (`create` allowed: POST /temporal/entities); answers
+    /// whether it was created.
+    pub async fn add_history(
+        &self,
+        by: &Subject,
+        entity: Entity,
+        create: bool,
+        context: Arc<ActiveContext>,
+    ) -> HubResult<bool> {
+        let exists = read(&self.index).contains(&entity.id);
+        // Checked here for the whole body, so a create is never left without the history
+        // that came with it (the writer checks each operation again).
+        let violations = check_observed_at(&history_times(&entity.attrs, &context), now());
+        if !violations.is_empty() {
+            return Err(HubError::schema(violations));
+        }
+        let ops = if exists || !create {
+            vec![EntityOp::AddHistory(entity)]
+        } else {
+            let (latest, past) = split_latest(entity);
+            let mut ops = vec![EntityOp::Create(latest)];
+            if !past.attrs.is_empty() {
+                ops.push(EntityOp::AddHistory(past));
+            }
+            ops
+        };
+        for result in self.write(by, "entity.history", ops, context).await? {
+            result?;
+        }
+        Ok(!exists && create)
     }
 
     /// Queues the operations, all written in `context`; answers after they are committed (or
@@ -463,4 +526,20 @@ async fn rebuild(repo: &dyn Repositories) -> CoreResult<EntityIndex> {
     }
     tracing::info!(entities = index.len(), "entity index rebuilt");
     Ok(index)
+}
+
+/// The writer gets a thread and a runtime of its own. On the shared runtime every await of a
+/// group (the read, each statement, the commit) queued behind all the requests in flight, so
+/// under load a group waited far longer than it worked, and every request waits for its group.
+/// The thread ends when the service, the last sender, is dropped.
+fn spawn_writer(writer: Writer, rx: mpsc::Receiver<Job>) -> CoreResult<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CoreError::Internal(format!("writer runtime: {e}")))?;
+    std::thread::Builder::new()
+        .name("hub-writer".into())
+        .spawn(move || runtime.block_on(writer.run(rx)))
+        .map_err(|e| CoreError::Internal(format!("writer thread: {e}")))?;
+    Ok(())
 }

@@ -5,7 +5,7 @@
 //! One writer also makes read-modify-write safe without row locks: nobody else changes an entity
 //! between the read and the write.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
 use jiff::Timestamp;
@@ -13,15 +13,15 @@ use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
 use super::context::ActiveContext;
-use super::entity::{parse_entity, Entity, Render};
+use super::entity::{parse_entity, Entity, Instance, Render};
 use super::error::{ErrorType, HubError, HubResult};
 use super::index::EntityIndex;
-use super::ops::{apply, EntityOp, OpOutcome};
+use super::ops::{apply, EntityOp, OpOutcome, HISTORY_ONLY};
 use super::schema::{check_observed_at, to_key_values, TypeSchema};
 use crate::accounts::{Action, Subject};
 use crate::audit::{AuditEvent, Outcome};
 use crate::error::{CoreError, CoreResult};
-use crate::repo::{EntityChange, EntityRow, EntityWrite, Repositories};
+use crate::repo::{EntityChange, EntityRow, EntityWrite, InstanceRow, Repositories};
 use crate::time::now;
 
 /// Upper bound of operations in one transaction: big enough to amortise the commit, small
@@ -99,6 +99,7 @@ impl Writer {
             Err(e) => return fail_all(jobs, e),
         };
         let mut changes = Vec::new();
+        let mut history = Vec::new();
         let mut audits = Vec::new();
         let mut results: Vec<Vec<HubResult<OpOutcome>>> = Vec::with_capacity(jobs.len());
         for job in jobs.iter_mut() {
@@ -119,9 +120,10 @@ impl Writer {
                     None => self.current_of(&id, &op, &loaded),
                 };
                 match self.apply_one(&job.subject, op, current, &context, at) {
-                    Ok((next, outcome, change)) => {
-                        if let Some(change) = change {
-                            changes.push(change);
+                    Ok((next, outcome, written)) => {
+                        if let Some(w) = written {
+                            changes.extend(w.change);
+                            history.extend(w.history);
                         }
                         if !known {
                             order.push(id.clone());
@@ -155,7 +157,7 @@ impl Writer {
             }
         }
         if !writes.is_empty() || !audits.is_empty() {
-            if let Err(e) = self.repo.write_entities(&writes, &changes, &audits).await {
+            if let Err(e) = self.repo.write_entities(&writes, &changes, &history, &audits).await {
                 return fail_all(jobs, e);
             }
             let mut index = write(&self.index);
@@ -224,7 +226,7 @@ impl Writer {
         current: Current,
         context: &ActiveContext,
         at: Timestamp,
-    ) -> HubResult<(Current, OpOutcome, Option<EntityChange>)> {
+    ) -> HubResult<(Current, OpOutcome, Option<Written>)> {
         let exists = current.entity.is_some();
         // An agency changes only what its organisation created; an entity without an owner
         // (written by a tool) is the centre's, so it takes a grant over every organisation.
@@ -241,6 +243,16 @@ impl Writer {
         }
         let owner = if exists { current.owner } else { Some(subject.org_id.clone()) };
         let applied = apply(op, current.entity, at)?;
+        if applied.op == HISTORY_ONLY {
+            let entity_id = applied.state.as_ref().map(|e| e.id.clone()).unwrap_or_default();
+            let violations = check_observed_at(&history_times(&applied.written, context), at);
+            if !violations.is_empty() {
+                return Err(HubError::schema(violations));
+            }
+            let history = history_of(&entity_id, &applied.written, at);
+            let next = Current { entity: applied.state, owner, changed: current.changed };
+            return Ok((next, applied.outcome, Some(Written { change: None, history })));
+        }
         let nothing_changed =
             matches!(&applied.outcome, OpOutcome::Updated { updated, .. } if updated.is_empty());
         if nothing_changed {
@@ -254,14 +266,17 @@ impl Writer {
             }
             self.check_schema(state, context)?;
         }
+        let entity_id = applied.change.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+        let history = history_of(&entity_id, &applied.written, at);
         let change = EntityChange {
-            entity_id: applied.change.get("id").and_then(Value::as_str).unwrap_or_default().to_string(),
+            entity_id,
             op: applied.op.to_string(),
             at,
             actor: Some(subject.username.clone()),
             body: applied.change.to_string(),
         };
-        Ok((Current { entity: applied.state, owner, changed: true }, applied.outcome, Some(change)))
+        let written = Written { change: Some(change), history };
+        Ok((Current { entity: applied.state, owner, changed: true }, applied.outcome, Some(written)))
     }
 
     /// The exchange data structure of each of the entity's types that has one.
@@ -294,6 +309,45 @@ fn compact_keys(v: &Value, context: &ActiveContext) -> Value {
         Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (context.compact(k), v.clone())).collect()),
         other => other.clone(),
     }
+}
+
+/// What one accepted operation adds to the outbox and to the history.
+struct Written {
+    /// None when only the history grows (nothing to publish).
+    change: Option<EntityChange>,
+    history: Vec<InstanceRow>,
+}
+
+/// Past instances in the shape `check_observed_at` reads (attribute → instances), so a
+/// backfilled reading from the future is refused like any other.
+pub(crate) fn history_times(written: &BTreeMap<String, Vec<Instance>>, context: &ActiveContext) -> Value {
+    let attrs: serde_json::Map<String, Value> = written
+        .iter()
+        .map(|(name, instances)| {
+            let all: Vec<Value> = instances.iter().map(Instance::to_normalized).collect();
+            (context.compact(name), Value::Array(all))
+        })
+        .collect();
+    Value::Object(attrs)
+}
+
+/// The instances this write made (stamped with its time), as history rows: a Property's new
+/// value, a Relationship's new object, each datasetId on its own.
+fn history_of(entity_id: &str, written: &BTreeMap<String, Vec<Instance>>, at: Timestamp) -> Vec<InstanceRow> {
+    written
+        .iter()
+        .flat_map(|(attr, instances)| instances.iter().map(move |i| (attr, i)))
+        .filter(|(_, i)| i.modified_at == Some(at))
+        .map(|(attr, i)| InstanceRow {
+            seq: 0,
+            entity_id: entity_id.to_string(),
+            attr: attr.clone(),
+            dataset_id: i.dataset_id.clone(),
+            at: i.observed_at.unwrap_or(at),
+            created_at: at,
+            body: i.to_normalized().to_string(),
+        })
+        .collect()
 }
 
 pub(crate) fn row_of(e: &Entity, owner: Option<String>) -> CoreResult<EntityRow> {

@@ -283,12 +283,11 @@ fn build_query(p: QueryParams, answer: &Answer) -> LdResult<EntityQuery> {
 async fn run_query(
     state: &AppState,
     caller: &crate::auth::Caller,
+    query: &EntityQuery,
     answer: &Answer,
-    params: QueryParams,
     format: Format,
 ) -> LdResult<Response> {
-    let query = build_query(params, answer)?;
-    let found = state.hub.query(&caller.subject, &query).await?;
+    let found = state.hub.query(&caller.subject, query).await?;
     let body: Vec<Value> = found.entities.iter().map(|e| format.render(e, answer)).collect();
     let extra: Vec<(header::HeaderName, String)> = found
         .count
@@ -305,6 +304,12 @@ pub async fn query(
 ) -> LdResult<Response> {
     let answer = Answer::for_request(&state, &headers, super::link_context(&headers)?).await?;
     let format = Format::from_params(&p)?;
+    let query = query_of_params(&p, &answer)?;
+    run_query(&state, &caller, &query, &answer, format).await
+}
+
+/// The entity query of a URL's parameters (GET /entities, GET /temporal/entities).
+pub fn query_of_params(p: &HashMap<String, String>, answer: &Answer) -> LdResult<EntityQuery> {
     let coordinates = match p.get("coordinates") {
         Some(text) => {
             Some(GeoQuery::parse_coordinates_text(text).map_err(|e| HubError::bad_data(e.to_string()))?)
@@ -325,7 +330,7 @@ pub async fn query(
         offset: p.get("offset").cloned(),
         count: p.get("count").is_some_and(|c| c == "true"),
     };
-    run_query(&state, &caller, &answer, params, format).await
+    build_query(params, answer)
 }
 
 /// POST /entityOperations/query: the same query as a Query object in the body.
@@ -391,5 +396,6 @@ pub async fn query_post(
         offset: p.get("offset").cloned(),
         count: p.get("count").is_some_and(|c| c == "true"),
     };
-    run_query(&state, &caller, &answer, params, format).await
+    let query = build_query(params, &answer)?;
+    run_query(&state, &caller, &query, &answer, format).await
 }

@@ -8,6 +8,7 @@
 mod batch;
 mod entities;
 mod meta;
+mod temporal;
 
 use std::sync::Arc;
 
@@ -45,6 +46,9 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/ngsi-ld/v1/entityOperations/update", post(batch::update))
         .route("/ngsi-ld/v1/entityOperations/delete", post(batch::delete))
         .route("/ngsi-ld/v1/entityOperations/query", post(entities::query_post))
+        .route("/ngsi-ld/v1/temporal/entities", get(temporal::query).post(temporal::create))
+        .route("/ngsi-ld/v1/temporal/entities/{id}", get(temporal::retrieve))
+        .route("/ngsi-ld/v1/temporal/entities/{id}/attrs", post(temporal::add_attrs))
         .route("/ngsi-ld/v1/types", get(meta::types))
         .route("/ngsi-ld/v1/types/{type}", get(meta::type_info))
         .route("/ngsi-ld/v1/attributes", get(meta::attributes))

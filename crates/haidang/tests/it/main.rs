@@ -14,5 +14,6 @@ mod harness;
 mod http;
 mod hub;
 mod lifecycle;
+mod temporal;
 mod units_orgs;
 mod webdriver;

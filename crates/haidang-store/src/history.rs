@@ -1,0 +1,97 @@
+//! The history of the data hub's attributes: one row per attribute instance written, read back
+//! by time range or as the newest N of each attribute (the NGSI-LD temporal API).
+
+use haidang_core::repo::{HistoryFilter, InstanceRow};
+use haidang_core::CoreResult;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Transaction};
+
+use crate::entities::{placeholders, ROWS_PER_STATEMENT};
+use crate::rows::{int, opt_text, text, ts, us};
+use crate::{db_err, Store};
+
+const INSTANCE_COLUMNS: &str = "seq, entity_id, attr, dataset_id, at, created_at, body";
+
+fn instance_from_row(row: &AnyRow) -> CoreResult<InstanceRow> {
+    Ok(InstanceRow {
+        seq: int(row, "seq")?,
+        entity_id: text(row, "entity_id")?,
+        attr: text(row, "attr")?,
+        dataset_id: opt_text(row, "dataset_id")?,
+        at: ts(row, "at")?,
+        created_at: ts(row, "created_at")?,
+        body: text(row, "body")?,
+    })
+}
+
+impl Store {
+    /// Inside the writer's transaction, so an instance is kept exactly when its write is.
+    pub(crate) async fn insert_instances(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        rows: &[InstanceRow],
+    ) -> CoreResult<()> {
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO attribute_instances (entity_id, attr, dataset_id, at, created_at, body) VALUES {}",
+                placeholders(chunk.len(), 6)
+            );
+            let mut q = sqlx::query(&sql);
+            for r in chunk {
+                q = q
+                    .bind(r.entity_id.clone())
+                    .bind(r.attr.clone())
+                    .bind(r.dataset_id.clone())
+                    .bind(us(r.at))
+                    .bind(us(r.created_at))
+                    .bind(r.body.clone());
+            }
+            q.execute(&mut **tx).await.map_err(db_err)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn history(&self, f: &HistoryFilter<'_>) -> CoreResult<Vec<InstanceRow>> {
+        let attrs = match f.attrs {
+            Some(a) => a.to_vec(),
+            None => self.history_attributes(f.entity_id).await?,
+        };
+        let mut out = Vec::new();
+        // One read per attribute: each is a range of the (entity, attribute, time) index, and
+        // lastN is then a LIMIT on it, however long the history.
+        for attr in &attrs {
+            let (order, limit) = match f.last_n {
+                Some(n) => ("DESC", format!(" LIMIT {}", n.max(0))),
+                None => ("ASC", String::new()),
+            };
+            let sql = format!(
+                "SELECT {INSTANCE_COLUMNS} FROM attribute_instances WHERE entity_id = $1 AND attr = $2 \
+                 AND ($3 IS NULL OR at >= $3) AND ($4 IS NULL OR at < $4) ORDER BY at {order}, seq {order}{limit}"
+            );
+            let rows = sqlx::query(&sql)
+                .bind(f.entity_id.to_string())
+                .bind(attr.clone())
+                .bind(f.from.map(us))
+                .bind(f.to.map(us))
+                .fetch_all(self.pool())
+                .await
+                .map_err(db_err)?;
+            let mut instances = rows.iter().map(instance_from_row).collect::<CoreResult<Vec<_>>>()?;
+            if f.last_n.is_some() {
+                instances.reverse();
+            }
+            out.extend(instances);
+        }
+        Ok(out)
+    }
+
+    async fn history_attributes(&self, entity_id: &str) -> CoreResult<Vec<String>> {
+        let rows =
+            sqlx::query("SELECT DISTINCT attr FROM attribute_instances WHERE entity_id = $1 ORDER BY attr")
+                .bind(entity_id.to_string())
+                .fetch_all(self.pool())
+                .await
+                .map_err(db_err)?;
+        rows.iter().map(|r| text(r, "attr")).collect()
+    }
+}

@@ -1,0 +1,223 @@
+//! The history of the data hub (NGSI-LD temporal API) as a leader's dashboard and an alert rule
+//! read it: every change kept, by time range, the newest N, simplified values and hourly
+//! aggregates, on SQLite and PostgreSQL.
+
+use reqwest::{Client, Method, Response};
+use serde_json::{json, Value};
+
+use crate::harness::{backends, TestApp};
+
+const ID: &str = "urn:ngsi-ld:RiverGauge:nam-na-01";
+
+async fn send(c: &Client, app: &TestApp, method: Method, path: &str, body: Option<Value>) -> Response {
+    let mut req = c.request(method, app.url(path)).header("content-type", "application/json");
+    if let Some(b) = body {
+        req = req.body(b.to_string());
+    }
+    req.send().await.unwrap()
+}
+
+async fn get(c: &Client, app: &TestApp, path: &str) -> (u16, Value) {
+    let res = send(c, app, Method::GET, path, None).await;
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+fn level(value: f64, at: &str) -> Value {
+    json!({"waterLevel": {"type": "Property", "value": value, "unitCode": "MTR", "observedAt": at}})
+}
+
+/// A gauge on the Nậm Na read at 01:00, 01:30, 02:10, 04:05 (nothing in the 03:00 hour) and
+/// its status changed once.
+async fn seed(c: &Client, app: &TestApp) {
+    let gauge = json!({
+        "id": ID, "type": "RiverGauge",
+        "waterLevel": {"type": "Property", "value": 2.0, "unitCode": "MTR", "observedAt": "2026-11-20T01:00:00Z"},
+        "status": {"type": "Property", "value": "normal"},
+    });
+    assert_eq!(send(c, app, Method::POST, "/ngsi-ld/v1/entities", Some(gauge)).await.status(), 201);
+    for (v, at) in
+        [(3.0, "2026-11-20T01:30:00Z"), (5.0, "2026-11-20T02:10:00Z"), (4.0, "2026-11-20T04:05:00Z")]
+    {
+        let path = format!("/ngsi-ld/v1/entities/{ID}/attrs");
+        assert_eq!(send(c, app, Method::PATCH, &path, Some(level(v, at))).await.status(), 204);
+    }
+    let path = format!("/ngsi-ld/v1/entities/{ID}/attrs");
+    let status = json!({"status": {"type": "Property", "value": "alert"}});
+    assert_eq!(send(c, app, Method::PATCH, &path, Some(status)).await.status(), 204);
+}
+
+fn values(attr: &Value) -> Vec<Value> {
+    attr.as_array().unwrap().iter().map(|i| i["value"].clone()).collect()
+}
+
+#[tokio::test]
+async fn every_change_is_kept_and_read_back_by_time() {
+    for backend in backends() {
+        let app = TestApp::spawn(backend).await;
+        let op = app.signed_in("operator").await;
+        seed(&op, &app).await;
+
+        // Every instance, oldest first, with its observedAt and an instance id.
+        let (s, h) = get(&op, &app, &format!("/ngsi-ld/v1/temporal/entities/{ID}")).await;
+        assert_eq!(s, 200, "{backend:?} {h}");
+        assert_eq!(h["id"], ID);
+        assert_eq!(h["type"], "RiverGauge");
+        assert_eq!(values(&h["waterLevel"]), vec![json!(2.0), json!(3.0), json!(5.0), json!(4.0)]);
+        assert_eq!(h["waterLevel"][2]["observedAt"], "2026-11-20T02:10:00Z");
+        assert!(h["waterLevel"][0]["instanceId"].as_str().unwrap().starts_with("urn:"));
+        assert_eq!(values(&h["status"]), vec![json!("normal"), json!("alert")]);
+
+        // between [01:30, 04:05): the two in the range; lastN=2: the newest two, oldest first.
+        let (_, h) = get(
+            &op,
+            &app,
+            &format!(
+                "/ngsi-ld/v1/temporal/entities/{ID}?attrs=waterLevel&timerel=between\
+                 &timeAt=2026-11-20T01:30:00Z&endTimeAt=2026-11-20T04:05:00Z"
+            ),
+        )
+        .await;
+        assert_eq!(values(&h["waterLevel"]), vec![json!(3.0), json!(5.0)]);
+        assert!(h.get("status").is_none(), "only the attributes asked for");
+        let (_, h) =
+            get(&op, &app, &format!("/ngsi-ld/v1/temporal/entities/{ID}?attrs=waterLevel&lastN=2")).await;
+        assert_eq!(values(&h["waterLevel"]), vec![json!(5.0), json!(4.0)]);
+        let (_, h) = get(
+            &op,
+            &app,
+            &format!("/ngsi-ld/v1/temporal/entities/{ID}?timerel=before&timeAt=2026-11-20T01:30:00Z&attrs=waterLevel"),
+        )
+        .await;
+        assert_eq!(values(&h["waterLevel"]), vec![json!(2.0)]);
+
+        // Simplified: [value, time] pairs.
+        let (_, h) = get(
+            &op,
+            &app,
+            &format!("/ngsi-ld/v1/temporal/entities/{ID}?attrs=waterLevel&options=temporalValues"),
+        )
+        .await;
+        assert_eq!(h["waterLevel"]["values"][1], json!([3.0, "2026-11-20T01:30:00Z"]), "{h}");
+
+        // Hourly aggregates over the day: the empty 03:00 hour is left out.
+        let (s, h) = get(
+            &op,
+            &app,
+            &format!(
+                "/ngsi-ld/v1/temporal/entities/{ID}?attrs=waterLevel&options=aggregatedValues\
+                 &aggrMethods=avg,max,totalCount&aggrPeriodDuration=PT1H&timerel=after&timeAt=2026-11-20T01:00:00Z"
+            ),
+        )
+        .await;
+        assert_eq!(s, 200, "{h}");
+        let avg = h["waterLevel"]["avg"].as_array().unwrap();
+        assert_eq!(avg.len(), 3, "{h}");
+        assert_eq!(avg[0][0], json!(2.5));
+        assert_eq!(h["waterLevel"]["max"][1][0], json!(5.0));
+        assert_eq!(h["waterLevel"]["totalCount"][0][0], json!(2));
+
+        // The query form picks entities by their current state.
+        let (s, list) = get(
+            &op,
+            &app,
+            "/ngsi-ld/v1/temporal/entities?type=RiverGauge&q=status==%22alert%22&attrs=waterLevel&lastN=1",
+        )
+        .await;
+        assert_eq!(s, 200, "{list}");
+        let ours: Vec<&Value> = list.as_array().unwrap().iter().filter(|e| e["id"] == ID).collect();
+        assert_eq!(ours.len(), 1, "{list}");
+        assert_eq!(values(&ours[0]["waterLevel"]), vec![json!(4.0)]);
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_temporal_request_names_the_parameter() {
+    for backend in backends() {
+        let app = TestApp::spawn(backend).await;
+        let op = app.signed_in("operator").await;
+        seed(&op, &app).await;
+        let base = format!("/ngsi-ld/v1/temporal/entities/{ID}");
+        for (query, parameter) in [
+            ("timerel=before", "timeAt"),
+            ("timerel=between&timeAt=2026-11-20T02:00:00Z", "endTimeAt"),
+            ("timerel=between&timeAt=2026-11-20T02:00:00Z&endTimeAt=2026-11-20T01:00:00Z", "endTimeAt"),
+            ("timerel=sometime&timeAt=2026-11-20T02:00:00Z", "timerel"),
+            ("options=aggregatedValues&aggrMethods=median&aggrPeriodDuration=PT1H", "aggrMethods"),
+            ("lastN=zero", "lastN"),
+        ] {
+            let (s, body) = get(&op, &app, &format!("{base}?{query}")).await;
+            assert_eq!(s, 400, "{backend:?} {query}: {body}");
+            assert!(body["type"].as_str().unwrap().ends_with("BadRequestData"), "{body}");
+            assert!(body["detail"].as_str().unwrap().contains(parameter), "{query}: {body}");
+        }
+        let (s, _) = get(&op, &app, "/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:RiverGauge:none").await;
+        assert_eq!(s, 404);
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn past_readings_are_backfilled_and_a_new_entity_takes_the_newest() {
+    for backend in backends() {
+        let app = TestApp::spawn(backend).await;
+        let op = app.signed_in("operator").await;
+        // A station that reported by paper: three readings, sent late, for an entity the hub
+        // does not know yet.
+        let id = "urn:ngsi-ld:WeatherObserved:muong-te-paper";
+        // WeatherObserved has its exchange data structure: the current state must match it.
+        let body = json!({
+            "id": id, "type": "WeatherObserved",
+            "dateObserved": {"type": "Property", "value": "2026-11-18T12:00:00Z"},
+            "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [102.8, 22.3]}},
+            "temperature": [
+                {"type": "Property", "value": 14.0, "observedAt": "2026-11-18T00:00:00Z"},
+                {"type": "Property", "value": 19.5, "observedAt": "2026-11-18T12:00:00Z"},
+                {"type": "Property", "value": 16.0, "observedAt": "2026-11-18T06:00:00Z"},
+            ],
+        });
+        let res = send(&op, &app, Method::POST, "/ngsi-ld/v1/temporal/entities", Some(body)).await;
+        let status = res.status();
+        assert_eq!(status, 201, "{backend:?} {}", res.text().await.unwrap());
+        let (_, now) = get(&op, &app, &format!("/ngsi-ld/v1/entities/{id}")).await;
+        assert_eq!(now["temperature"]["value"], json!(19.5), "the newest is the current value: {now}");
+        let (_, h) = get(&op, &app, &format!("/ngsi-ld/v1/temporal/entities/{id}")).await;
+        assert_eq!(values(&h["temperature"]), vec![json!(14.0), json!(16.0), json!(19.5)], "{h}");
+
+        // More past readings for it: the history grows, the current value stays.
+        let more = json!({"temperature": [{"type": "Property", "value": 12.0, "observedAt": "2026-11-17T18:00:00Z"}]});
+        let path = format!("/ngsi-ld/v1/temporal/entities/{id}/attrs");
+        assert_eq!(send(&op, &app, Method::POST, &path, Some(more)).await.status(), 204);
+        let (_, h) = get(&op, &app, &format!("/ngsi-ld/v1/temporal/entities/{id}")).await;
+        assert_eq!(values(&h["temperature"]), vec![json!(12.0), json!(14.0), json!(16.0), json!(19.5)]);
+        let (_, now) = get(&op, &app, &format!("/ngsi-ld/v1/entities/{id}")).await;
+        assert_eq!(now["temperature"]["value"], json!(19.5));
+
+        // A reading from the future, or a broken one, is refused whole and keeps nothing.
+        let bad = json!({"temperature": [
+            {"type": "Property", "value": 1.0, "observedAt": "2026-11-17T00:00:00Z"},
+            {"type": "Property", "value": 2.0, "observedAt": "2099-01-01T00:00:00Z"},
+        ]});
+        let res = send(&op, &app, Method::POST, &path, Some(bad)).await;
+        assert_eq!(res.status(), 400);
+        let broken = json!({"temperature": [{"type": "Property"}]});
+        let res = send(&op, &app, Method::POST, &path, Some(broken)).await;
+        assert_eq!(res.status(), 400);
+        let (_, h) = get(&op, &app, &format!("/ngsi-ld/v1/temporal/entities/{id}")).await;
+        assert_eq!(values(&h["temperature"]).len(), 4, "nothing of the refused bodies was kept");
+
+        // History for an entity the hub does not have, through the attrs route: 404.
+        let res = send(
+            &op,
+            &app,
+            Method::POST,
+            "/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:WeatherObserved:none/attrs",
+            Some(json!({"temperature": [{"type": "Property", "value": 1.0, "observedAt": "2026-11-17T00:00:00Z"}]})),
+        )
+        .await;
+        assert_eq!(res.status(), 404);
+        app.stop().await;
+    }
+}
