@@ -137,6 +137,8 @@ pub trait EntityRepository: Send + Sync {
         history: &[InstanceRow],
         audits: &[AuditEvent],
     ) -> CoreResult<()>;
+    /// Removes the history of entities of `type_iri` older than `before`; answers how many went.
+    async fn prune_history(&self, type_iri: &str, before: Timestamp) -> CoreResult<u64>;
     /// One entity's history: instances in time order (newest `last_n` per attribute when set).
     async fn entity_history(&self, filter: &HistoryFilter<'_>) -> CoreResult<Vec<InstanceRow>>;
     /// Change records after `after_seq`, in order, at most `limit` (the entity outbox).
@@ -198,6 +200,8 @@ pub struct HistoryFilter<'a> {
 pub enum EntityWrite {
     Put(EntityRow),
     Delete(String),
+    /// The entity's history, when deleting an entity deletes it (`hub.delete_history`).
+    ForgetHistory(String),
 }
 
 /// One accepted change to one entity, published on the bus by the relay.

@@ -117,11 +117,25 @@ pub struct HubConfig {
     pub context_hosts: Vec<String>,
     /// Contexts served from files, as "URL=path" (e.g. an agency's context kept on the intranet).
     pub contexts: Vec<String>,
+    /// Deleting an entity deletes its history too. Off: the history outlives the entity (a
+    /// removed sensor's readings stay for the reports); retention, which goes by the current
+    /// entity's type, then no longer applies to it.
+    pub delete_history: bool,
+    /// How long the history of a type is kept, as "Type=duration" (ISO 8601 days or less, e.g.
+    /// "WeatherObserved=P730D"); types not listed are kept for ever.
+    pub retention: Vec<String>,
 }
 
 impl Default for HubConfig {
     fn default() -> Self {
-        HubConfig { default_limit: 20, max_limit: 1000, context_hosts: Vec::new(), contexts: Vec::new() }
+        HubConfig {
+            default_limit: 20,
+            max_limit: 1000,
+            context_hosts: Vec::new(),
+            contexts: Vec::new(),
+            delete_history: false,
+            retention: Vec::new(),
+        }
     }
 }
 
@@ -198,6 +212,19 @@ pub enum ConfigError {
     Syntax { path: String, message: String },
     #[error("config key {key}: {message}")]
     Key { key: String, message: String },
+}
+
+/// "Type=duration" of `hub.retention`.
+pub fn retention_entry(entry: &str) -> Result<(String, jiff::SignedDuration), String> {
+    let Some((kind, keep)) = entry.split_once('=') else {
+        return Err(format!("'{entry}' is not Type=duration, e.g. WeatherObserved=P730D"));
+    };
+    let keep =
+        haidang_core::hub::temporal::parse_duration(keep.trim()).map_err(|m| format!("{kind}: {m}"))?;
+    if !keep.is_positive() {
+        return Err(format!("{kind}: the history must be kept for some time"));
+    }
+    Ok((kind.trim().to_string(), keep))
 }
 
 fn key_error(key: &str, message: impl Into<String>) -> ConfigError {
@@ -321,6 +348,9 @@ impl Config {
                 return Err(key_error("hub.contexts", format!("no file at '{path}' (for {url})")));
             }
         }
+        for entry in &self.hub.retention {
+            retention_entry(entry).map_err(|m| key_error("hub.retention", m))?;
+        }
         for (key, v) in [
             ("auth.idle_timeout_minutes", self.auth.idle_timeout_minutes),
             ("auth.session_lifetime_hours", self.auth.session_lifetime_hours),
@@ -435,6 +465,25 @@ mod tests {
         assert!(matches!(e, Err(ConfigError::Key { key, .. }) if key == "auth.lockout_minutes"));
         let e = Config::load(None, &env(&[("HAIDANG__NOPE__X", "1")]));
         assert!(matches!(e, Err(ConfigError::Key { key, .. }) if key == "nope"));
+    }
+
+    #[test]
+    fn a_retention_must_name_a_type_and_a_fixed_length() {
+        let mut c = Config::default();
+        c.hub.retention = vec!["WeatherObserved=P730D".into(), "RiverGauge=PT48H".into()];
+        assert_eq!(c.validate(), Ok(()));
+        for bad in ["WeatherObserved", "WeatherObserved=P2Y", "WeatherObserved=soon", "WeatherObserved=PT0S"]
+        {
+            c.hub.retention = vec![bad.into()];
+            assert!(
+                matches!(c.validate(), Err(ConfigError::Key { key, .. }) if key == "hub.retention"),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            retention_entry("RiverGauge=P1D").map(|(t, d)| (t, d.as_secs())),
+            Ok(("RiverGauge".into(), 86_400))
+        );
     }
 
     #[test]

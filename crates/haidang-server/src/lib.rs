@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 mod events;
 pub mod i18n;
+mod jobs;
 pub mod ngsi;
 mod ops;
 pub mod state;
@@ -142,6 +143,7 @@ pub async fn launch(
         .then(|| (state.config.server.tls_cert.clone(), state.config.server.tls_key.clone()));
     let (stop_relay, relay_stopped) = tokio::sync::watch::channel(false);
     let relay = tokio::spawn(events::run_relay(state.clone(), relay_stopped));
+    let retention = tokio::spawn(jobs::run_retention(state.clone()));
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
     let watcher = handle.clone();
@@ -157,6 +159,7 @@ pub async fn launch(
         },
         None => axum_server::from_tcp(listener).handle(handle).serve(service).await,
     };
+    retention.abort();
     // Requests are done: publish what they committed, then stop the relay.
     let _ = stop_relay.send(true);
     let _ = relay.await;

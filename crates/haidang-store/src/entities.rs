@@ -247,6 +247,10 @@ impl EntityRepository for Store {
                     }
                     self.delete_entities(&mut tx, &ids).await?;
                 }
+                EntityWrite::ForgetHistory(id) => {
+                    self.forget_history(&mut tx, id).await?;
+                    i += 1;
+                }
             }
         }
         self.insert_changes(&mut tx, changes).await?;
@@ -263,6 +267,10 @@ impl EntityRepository for Store {
 
     async fn entity_history(&self, filter: &HistoryFilter<'_>) -> CoreResult<Vec<InstanceRow>> {
         self.history(filter).await
+    }
+
+    async fn prune_history(&self, type_iri: &str, before: jiff::Timestamp) -> CoreResult<u64> {
+        self.prune(type_iri, before).await
     }
 
     async fn entity_changes(&self, after_seq: i64, limit: i64) -> CoreResult<Vec<EntityChangeRecord>> {

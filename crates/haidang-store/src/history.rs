@@ -3,6 +3,7 @@
 
 use haidang_core::repo::{HistoryFilter, InstanceRow};
 use haidang_core::CoreResult;
+use jiff::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
 
@@ -83,6 +84,45 @@ impl Store {
             out.extend(instances);
         }
         Ok(out)
+    }
+
+    pub(crate) async fn forget_history(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        entity_id: &str,
+    ) -> CoreResult<()> {
+        sqlx::query("DELETE FROM attribute_instances WHERE entity_id = $1")
+            .bind(entity_id.to_string())
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Retention: a thousand rows per transaction, so the writer of live data never waits long
+    /// behind the job.
+    pub(crate) async fn prune(&self, type_iri: &str, before: Timestamp) -> CoreResult<u64> {
+        // Types are stored as a JSON list; the quoted IRI finds it, with LIKE's wildcards escaped.
+        let escaped = type_iri.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let pattern = format!("%\"{escaped}\"%");
+        let mut removed = 0u64;
+        loop {
+            let _guard = self.write_lock.lock().await;
+            let done = sqlx::query(
+                "DELETE FROM attribute_instances WHERE seq IN (SELECT a.seq FROM attribute_instances a \
+                 JOIN entities e ON e.id = a.entity_id WHERE a.at < $1 AND e.types LIKE $2 ESCAPE '\\' LIMIT 1000)",
+            )
+            .bind(us(before))
+            .bind(pattern.clone())
+            .execute(self.pool())
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+            removed += done;
+            if done < 1000 {
+                return Ok(removed);
+            }
+        }
     }
 
     async fn history_attributes(&self, entity_id: &str) -> CoreResult<Vec<String>> {

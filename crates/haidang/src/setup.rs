@@ -121,6 +121,17 @@ pub async fn open_hub(config: &Config, repo: Arc<dyn Repositories>) -> anyhow::R
         default_limit: config.hub.default_limit,
         max_limit: config.hub.max_limit,
         context_hosts: config.hub.context_hosts.clone(),
+        delete_history: config.hub.delete_history,
+        retention: config
+            .hub
+            .retention
+            .iter()
+            .map(|entry| {
+                let (kind, keep) = haidang_server::config::retention_entry(entry)
+                    .map_err(|m| anyhow!("hub.retention: {m}"))?;
+                Ok((haidang_core::hub::service::type_iri(&kind), keep))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?,
     };
     let fetcher = haidang_server::ngsi::HttpFetcher::new().map_err(|e| anyhow!("HTTP client: {e}"))?;
     let hub = HubService::start(repo, options, Arc::new(fetcher)).await?;

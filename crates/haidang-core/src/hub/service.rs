@@ -41,11 +41,21 @@ pub struct HubOptions {
     pub max_limit: usize,
     /// Hosts (host or host:port) whose contexts may be fetched.
     pub context_hosts: Vec<String>,
+    /// Deleting an entity deletes its history in the same transaction.
+    pub delete_history: bool,
+    /// How long each type's history is kept (expanded type IRI); others are kept for ever.
+    pub retention: Vec<(String, jiff::SignedDuration)>,
 }
 
 impl Default for HubOptions {
     fn default() -> Self {
-        HubOptions { default_limit: 20, max_limit: 1000, context_hosts: Vec::new() }
+        HubOptions {
+            default_limit: 20,
+            max_limit: 1000,
+            context_hosts: Vec::new(),
+            delete_history: false,
+            retention: Vec::new(),
+        }
     }
 }
 
@@ -88,6 +98,16 @@ pub struct HubService {
     shared: SharedDefinitions,
     pub contexts: Contexts,
     options: HubOptions,
+}
+
+/// A type named in configuration as its IRI: a short name is in the core context's default
+/// vocabulary, as an entity written without a context of its own names it.
+pub fn type_iri(name: &str) -> String {
+    if name.contains(':') {
+        name.to_string()
+    } else {
+        format!("{DEFAULT_VOCAB}{name}")
+    }
 }
 
 fn schema_key(type_iri: &str) -> String {
@@ -145,7 +165,12 @@ impl HubService {
         let index = Arc::new(RwLock::new(rebuild(repo.as_ref()).await?));
         let schemas: Schemas = Arc::new(RwLock::new(compiled));
         let (tx, rx) = mpsc::channel(WRITER_QUEUE);
-        let writer = Writer { repo: repo.clone(), index: index.clone(), schemas: schemas.clone() };
+        let writer = Writer {
+            repo: repo.clone(),
+            index: index.clone(),
+            schemas: schemas.clone(),
+            delete_history: options.delete_history,
+        };
         spawn_writer(writer, rx)?;
         Ok(HubService {
             repo,
@@ -233,6 +258,30 @@ impl HubService {
             result?;
         }
         Ok(!exists && create)
+    }
+
+    /// Removes the history older than each type's retention (the background job's work);
+    /// answers how many instances went. One audit record names what was removed.
+    pub async fn prune_history(&self) -> HubResult<u64> {
+        let at = now();
+        let mut removed = 0;
+        let mut per_type = serde_json::Map::new();
+        for (type_iri, keep) in &self.options.retention {
+            let Ok(before) = at.checked_sub(*keep) else { continue };
+            let n = self.repo.prune_history(type_iri, before).await?;
+            if n > 0 {
+                per_type.insert(type_iri.clone(), Value::from(n));
+            }
+            removed += n;
+        }
+        if removed > 0 {
+            let detail = serde_json::json!({ "removed": per_type }).to_string();
+            let event =
+                AuditEvent::new(&crate::audit::Actor::system(), "hub.history_pruned", None, Outcome::Success)
+                    .with_detail(detail);
+            self.repo.append_audit(&event).await?;
+        }
+        Ok(removed)
     }
 
     /// Queues the operations, all written in `context`; answers after they are committed (or

@@ -44,6 +44,8 @@ pub(crate) struct Writer {
     pub repo: Arc<dyn Repositories>,
     pub index: Arc<RwLock<EntityIndex>>,
     pub schemas: Schemas,
+    /// A deleted entity's history goes with it.
+    pub delete_history: bool,
 }
 
 /// An entity as the group sees it: the state, its owner, and whether the group changed it.
@@ -153,7 +155,12 @@ impl Writer {
                     Ok(row) => writes.push(EntityWrite::Put(row)),
                     Err(err) => return fail_all(jobs, err),
                 },
-                None => writes.push(EntityWrite::Delete((*id).clone())),
+                None => {
+                    writes.push(EntityWrite::Delete((*id).clone()));
+                    if self.delete_history {
+                        writes.push(EntityWrite::ForgetHistory((*id).clone()));
+                    }
+                }
             }
         }
         if !writes.is_empty() || !audits.is_empty() {

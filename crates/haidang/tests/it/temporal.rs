@@ -221,3 +221,53 @@ async fn past_readings_are_backfilled_and_a_new_entity_takes_the_newest() {
         app.stop().await;
     }
 }
+
+fn hours_ago(h: i64) -> String {
+    (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(h)).to_string()
+}
+
+fn reading_at(value: f64, at: &str) -> Value {
+    json!({"type": "Property", "value": value, "observedAt": at})
+}
+
+#[tokio::test]
+async fn retention_removes_old_history_of_its_type_and_deleting_can_take_the_history() {
+    for backend in backends() {
+        let store = crate::harness::TestStore::new(backend).await;
+        let mut config = store.config();
+        config.hub.retention = vec!["RiverGauge=P1D".into()];
+        config.hub.delete_history = true;
+        let app = TestApp::spawn_config(store, config, true).await;
+        let op = app.signed_in("operator").await;
+        let gauge = json!({"id": ID, "type": "RiverGauge",
+            "waterLevel": [reading_at(1.0, &hours_ago(72)), reading_at(2.0, &hours_ago(48)), reading_at(3.0, &hours_ago(1))]});
+        let station = "urn:ngsi-ld:WeatherStation:keep";
+        let other = json!({"id": station, "type": "WeatherStation",
+            "temperature": [reading_at(9.0, &hours_ago(72)), reading_at(10.0, &hours_ago(1))]});
+        for body in [gauge, other] {
+            assert_eq!(
+                send(&op, &app, Method::POST, "/ngsi-ld/v1/temporal/entities", Some(body)).await.status(),
+                201
+            );
+        }
+
+        // Readings older than a day go for RiverGauge only.
+        assert_eq!(app.state.hub.prune_history().await.unwrap(), 2, "{backend:?}");
+        let (_, h) = get(&op, &app, &format!("/ngsi-ld/v1/temporal/entities/{ID}")).await;
+        assert_eq!(values(&h["waterLevel"]), vec![json!(3.0)], "{h}");
+        let (_, h) = get(&op, &app, &format!("/ngsi-ld/v1/temporal/entities/{station}")).await;
+        assert_eq!(values(&h["temperature"]), vec![json!(9.0), json!(10.0)]);
+        assert_eq!(app.state.hub.prune_history().await.unwrap(), 0, "nothing left to remove");
+
+        // With hub.delete_history, a deleted entity's history goes with it: an entity made
+        // again under the same id starts with an empty past.
+        let res = send(&op, &app, Method::DELETE, &format!("/ngsi-ld/v1/entities/{station}"), None).await;
+        assert_eq!(res.status(), 204);
+        let again =
+            json!({"id": station, "type": "WeatherStation", "temperature": reading_at(11.0, &hours_ago(0))});
+        assert_eq!(send(&op, &app, Method::POST, "/ngsi-ld/v1/entities", Some(again)).await.status(), 201);
+        let (_, h) = get(&op, &app, &format!("/ngsi-ld/v1/temporal/entities/{station}")).await;
+        assert_eq!(values(&h["temperature"]), vec![json!(11.0)], "{h}");
+        app.stop().await;
+    }
+}
