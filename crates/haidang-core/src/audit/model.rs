@@ -131,7 +131,7 @@ pub struct AuditQuery {
 
 /// Every action code the services record, for filters and their labels. A test checks that each
 /// code a service writes is listed here.
-pub const ACTIONS: [&str; 24] = [
+pub const ACTIONS: [&str; 26] = [
     "auth.login",
     "auth.logout",
     "auth.password_change",
@@ -152,6 +152,8 @@ pub const ACTIONS: [&str; 24] = [
     "entity.replace",
     "entity.delete",
     "entity.batch",
+    "entity.history",
+    "hub.history_pruned",
     "schema.put",
     "schema.delete",
     "context.add",
