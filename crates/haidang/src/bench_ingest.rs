@@ -23,7 +23,7 @@ const LON: (f64, f64) = (102.30, 103.98);
 const LAT: (f64, f64) = (21.65, 22.85);
 const CORE: &str = "<https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld>; rel=\"http://www.w3.org/ns/json-ld#context\"; type=\"application/ld+json\"";
 
-fn id_of(i: usize) -> String {
+pub(crate) fn id_of(i: usize) -> String {
     format!("urn:ngsi-ld:Sensor:bench-{i:07}")
 }
 
@@ -37,7 +37,7 @@ fn sensor(i: usize, rng: &mut impl Rng) -> Value {
     })
 }
 
-fn report(name: &str, unit: &str, count: usize, mut latencies: Vec<Duration>, wall: Duration) {
+pub(crate) fn report(name: &str, unit: &str, count: usize, mut latencies: Vec<Duration>, wall: Duration) {
     latencies.sort_unstable();
     println!(
         "{name}: {count} {unit} in {:.2} s = {:.0} {unit}/s; request latency p50 {:?}, p99 {:?}, max {:?}",
@@ -50,7 +50,11 @@ fn report(name: &str, unit: &str, count: usize, mut latencies: Vec<Duration>, wa
 }
 
 /// Runs `requests` calls of `call(i)` over `connections` tasks; returns latencies and failures.
-async fn drive<F, Fut>(requests: usize, connections: usize, call: F) -> (Vec<Duration>, usize, Duration)
+pub(crate) async fn drive<F, Fut>(
+    requests: usize,
+    connections: usize,
+    call: F,
+) -> (Vec<Duration>, usize, Duration)
 where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = bool> + Send,
@@ -221,6 +225,9 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
             bail!("{failed} queries failed");
         }
     }
+
+    // 4. History: backfilled readings, lastN and hourly averages.
+    crate::bench_temporal::run(&args, client.clone(), url.clone()).await?;
 
     if let Some(pid) = args.server_pid {
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();

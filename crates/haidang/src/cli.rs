@@ -254,4 +254,8 @@ pub struct IngestArgs {
     /// Only the queries, against entities an earlier run seeded (`--entities` must match it).
     #[arg(long)]
     pub queries_only: bool,
+    /// Past readings of one attribute to backfill per entity through the temporal API (then
+    /// time lastN=100 and a 24-hour hourly average over 100 entities); 0 for none.
+    #[arg(long, default_value_t = 0)]
+    pub history_per_entity: usize,
 }
