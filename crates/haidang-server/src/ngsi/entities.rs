@@ -289,11 +289,7 @@ async fn run_query(
 ) -> LdResult<Response> {
     let found = state.hub.query(&caller.subject, query).await?;
     let body: Vec<Value> = found.entities.iter().map(|e| format.render(e, answer)).collect();
-    let extra: Vec<(header::HeaderName, String)> = found
-        .count
-        .map(|n| vec![(header::HeaderName::from_static("ngsild-results-count"), n.to_string())])
-        .unwrap_or_default();
-    Ok(answer.respond(StatusCode::OK, Value::Array(body), &extra))
+    Ok(answer.respond(StatusCode::OK, Value::Array(body), &super::results_count(found.count)))
 }
 
 pub async fn query(

@@ -431,6 +431,13 @@ fn pick_languages(entity: &mut Value, lang: &str) {
     }
 }
 
+/// The `NGSILD-Results-Count` header of a list answer, when the caller asked for the count.
+pub fn results_count(count: Option<usize>) -> Vec<(header::HeaderName, String)> {
+    count
+        .map(|n| vec![(header::HeaderName::from_static("ngsild-results-count"), n.to_string())])
+        .unwrap_or_default()
+}
+
 pub fn split_list(s: &str) -> Vec<String> {
     s.split(',').map(str::trim).filter(|x| !x.is_empty()).map(str::to_string).collect()
 }

@@ -70,10 +70,7 @@ pub async fn query(
     let query = query_of_params(&p, &answer)?;
     let (found, count) = state.hub.history_query(&caller.subject, &query, &params).await?;
     let body: Vec<Value> = found.iter().map(|h| render(h, &answer, &params, format, sys)).collect();
-    let extra: Vec<(header::HeaderName, String)> = count
-        .map(|n| vec![(header::HeaderName::from_static("ngsild-results-count"), n.to_string())])
-        .unwrap_or_default();
-    Ok(answer.respond(StatusCode::OK, Value::Array(body), &extra))
+    Ok(answer.respond(StatusCode::OK, Value::Array(body), &super::results_count(count)))
 }
 
 /// POST /temporal/entities: a temporal representation kept; the entity is created from its
