@@ -234,9 +234,116 @@ pub struct StoredDocument {
     pub created_at: Timestamp,
 }
 
+/// NGSI-LD subscriptions and the notification outbox: notifications are kept from the moment a
+/// change is matched until their endpoint has taken them, so neither a failing endpoint nor a
+/// restart loses one.
+#[async_trait]
+pub trait SubscriptionRepository: Send + Sync {
+    async fn list_subscriptions(&self) -> CoreResult<Vec<SubscriptionRow>>;
+    async fn get_subscription(&self, id: &str) -> CoreResult<Option<SubscriptionRow>>;
+    /// A Conflict when the id is taken.
+    async fn insert_subscription(&self, row: &SubscriptionRow, audit: &AuditEvent) -> CoreResult<()>;
+    /// Replaces the document; false when there is no such subscription.
+    async fn update_subscription(
+        &self,
+        id: &str,
+        doc: &str,
+        modified_at: Timestamp,
+        audit: &AuditEvent,
+    ) -> CoreResult<bool>;
+    /// Removes the subscription with its pending notifications; false when there is none.
+    async fn delete_subscription(&self, id: &str, audit: &AuditEvent) -> CoreResult<bool>;
+    /// The newest entity change's sequence number (0 when none).
+    async fn entity_change_head(&self) -> CoreResult<i64>;
+    /// Adds (or, with `replace_seq`, rewrites while it waits) notifications and moves the
+    /// notifier's cursor, in one transaction; answers each notification's row number.
+    async fn enqueue_notifications(
+        &self,
+        items: &[NewNotification],
+        cursor: Option<(&str, i64)>,
+    ) -> CoreResult<Vec<i64>>;
+    /// Notifications due at `now`, oldest first, none of the subscriptions in `skip`.
+    async fn due_notifications(
+        &self,
+        now: Timestamp,
+        skip: &[String],
+        limit: i64,
+    ) -> CoreResult<Vec<PendingNotification>>;
+    /// What deliveries came to, in one transaction: delivered rows go, failed ones wait for
+    /// their retry (with every later one of the same subscription), and the subscriptions'
+    /// delivery status moves.
+    async fn record_deliveries(&self, outcomes: &[DeliveryRecord]) -> CoreResult<()>;
+    /// Notifications waiting, per subscription.
+    async fn notification_backlog(&self) -> CoreResult<Vec<(String, i64)>>;
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubscriptionRow {
+    pub id: String,
+    pub owner_user: String,
+    pub owner_org: String,
+    /// JSON text of the subscription as the caller wrote it (short names).
+    pub doc: String,
+    /// JSON text of the @context it was written in (a URL string, or the inline value).
+    pub context: String,
+    pub created_at: Timestamp,
+    pub modified_at: Timestamp,
+    pub status: crate::hub::subscriptions::DeliveryStatus,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewNotification {
+    pub subscription_id: String,
+    /// JSON text: the entities to notify, as the subscription renders them.
+    pub data: String,
+    pub due_at: Timestamp,
+    /// A throttled notification still waiting, to rewrite with more entities (a new row when
+    /// it has gone meanwhile).
+    pub replace_seq: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingNotification {
+    pub seq: i64,
+    pub subscription_id: String,
+    pub data: String,
+    pub created_at: Timestamp,
+    pub due_at: Timestamp,
+    pub attempts: i64,
+    /// Moves on each rewrite: a delivery of an older revision does not remove the row.
+    pub revision: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryRecord {
+    pub seq: i64,
+    pub revision: i64,
+    pub subscription_id: String,
+    pub at: Timestamp,
+    pub outcome: DeliveryOutcome,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeliveryOutcome {
+    Delivered,
+    /// Failed; tried again at `retry_at`, or dropped when None (it waited too long).
+    Failed {
+        reason: String,
+        retry_at: Option<Timestamp>,
+    },
+    /// Its subscription is gone: removed without counting.
+    Orphaned,
+}
+
 /// Everything the services need from the store.
 pub trait Repositories:
-    UnitRepository + OrgRepository + AccountRepository + AuditRepository + CursorRepository + EntityRepository
+    UnitRepository
+    + OrgRepository
+    + AccountRepository
+    + AuditRepository
+    + CursorRepository
+    + EntityRepository
+    + SubscriptionRepository
 {
 }
 
@@ -246,7 +353,8 @@ impl<
             + AccountRepository
             + AuditRepository
             + CursorRepository
-            + EntityRepository,
+            + EntityRepository
+            + SubscriptionRepository,
     > Repositories for T
 {
 }

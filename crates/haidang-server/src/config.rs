@@ -124,6 +124,15 @@ pub struct HubConfig {
     /// How long the history of a type is kept, as "Type=duration" (ISO 8601 days or less, e.g.
     /// "WeatherObserved=P730D"); types not listed are kept for ever.
     pub retention: Vec<String>,
+    /// A subscription's endpoint must take a notification within this many seconds, or the
+    /// attempt counts as failed and is retried later.
+    pub notification_timeout_secs: u64,
+    /// Notifications in flight at once, over all subscriptions (each subscription sends one at
+    /// a time, in order, so a slow endpoint holds up only its own).
+    pub notification_concurrency: usize,
+    /// A notification still not delivered after this many hours of retries is dropped and
+    /// counted as failed.
+    pub notification_retry_hours: u64,
 }
 
 impl Default for HubConfig {
@@ -135,6 +144,9 @@ impl Default for HubConfig {
             contexts: Vec::new(),
             delete_history: false,
             retention: Vec::new(),
+            notification_timeout_secs: 10,
+            notification_concurrency: 32,
+            notification_retry_hours: 24,
         }
     }
 }
@@ -350,6 +362,15 @@ impl Config {
         }
         for entry in &self.hub.retention {
             retention_entry(entry).map_err(|m| key_error("hub.retention", m))?;
+        }
+        for (key, v) in [
+            ("hub.notification_timeout_secs", self.hub.notification_timeout_secs),
+            ("hub.notification_concurrency", self.hub.notification_concurrency as u64),
+            ("hub.notification_retry_hours", self.hub.notification_retry_hours),
+        ] {
+            if v == 0 {
+                return Err(key_error(key, "must be more than 0"));
+            }
         }
         for (key, v) in [
             ("auth.idle_timeout_minutes", self.auth.idle_timeout_minutes),

@@ -18,6 +18,7 @@ pub async fn run_relay(state: Arc<AppState>, mut stop: tokio::sync::watch::Recei
     let repo: Arc<dyn Repositories> = state.store.clone();
     let relay = Relay::new(repo, state.bus.clone());
     let bus = state.bus.kind();
+    let mut commits = state.store.commits();
     loop {
         let wait = match relay.catch_up().await {
             Ok(done) => {
@@ -40,7 +41,7 @@ pub async fn run_relay(state: Arc<AppState>, mut stop: tokio::sync::watch::Recei
             return;
         }
         tokio::select! {
-            _ = state.store.committed() => {}
+            _ = commits.changed() => {}
             _ = tokio::time::sleep(wait) => {}
             _ = stop.changed() => {}
         }

@@ -1,4 +1,5 @@
-//! Background work on a timer: the history's retention.
+//! Background work: the history's retention on a timer, and the subscriptions' notifier and
+//! delivery beside the writers.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,4 +23,57 @@ pub async fn run_retention(state: Arc<AppState>) {
             Err(e) => tracing::warn!(error = %e, "history retention failed; it runs again within the hour"),
         }
     }
+}
+
+/// How often the notifier looks at the entity outbox when no commit wakes it (changes written
+/// by another process; periodic subscriptions).
+const NOTIFIER_POLL: Duration = Duration::from_secs(1);
+const NOTIFIER_RETRY: Duration = Duration::from_secs(2);
+
+/// Matches committed changes against the subscriptions, woken by every commit, until `stop`.
+pub async fn run_notifier(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut notifier = haidang_core::hub::subscriptions::Notifier::new(state.subscriptions.clone());
+    let mut commits = state.store.commits();
+    loop {
+        let wait = match notifier.run_once().await {
+            Ok(n) => {
+                if n > 0 {
+                    metrics::counter!("haidang_notifications_queued_total").increment(n as u64);
+                }
+                NOTIFIER_POLL
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot match changes against subscriptions yet; will retry");
+                NOTIFIER_RETRY
+            }
+        };
+        if *stop.borrow() {
+            if let Err(e) = notifier.save_cursor(true).await {
+                tracing::warn!(error = %e, "cannot save the notifier's cursor; some changes will be matched again");
+            }
+            return;
+        }
+        tokio::select! {
+            _ = commits.changed() => {}
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.changed() => {}
+        }
+    }
+}
+
+/// Sends queued notifications to their endpoints until `stop`.
+pub async fn run_delivery(state: Arc<AppState>, stop: tokio::sync::watch::Receiver<bool>) {
+    let hub = &state.config.hub;
+    let options = haidang_core::hub::subscriptions::DeliveryOptions {
+        concurrency: hub.notification_concurrency,
+        timeout: Duration::from_secs(hub.notification_timeout_secs),
+        give_up_after: jiff::SignedDuration::from_hours(hub.notification_retry_hours as i64),
+        ..Default::default()
+    };
+    let delivery = haidang_core::hub::subscriptions::Delivery::new(
+        state.subscriptions.clone(),
+        state.notifications.clone(),
+        options,
+    );
+    delivery.run(stop).await;
 }

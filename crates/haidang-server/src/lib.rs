@@ -9,6 +9,7 @@ mod events;
 pub mod i18n;
 mod jobs;
 pub mod ngsi;
+pub mod notify;
 mod ops;
 pub mod state;
 mod web;
@@ -142,7 +143,9 @@ pub async fn launch(
         .tls_enabled()
         .then(|| (state.config.server.tls_cert.clone(), state.config.server.tls_key.clone()));
     let (stop_relay, relay_stopped) = tokio::sync::watch::channel(false);
-    let relay = tokio::spawn(events::run_relay(state.clone(), relay_stopped));
+    let relay = tokio::spawn(events::run_relay(state.clone(), relay_stopped.clone()));
+    let notifier = tokio::spawn(jobs::run_notifier(state.clone(), relay_stopped.clone()));
+    let delivery = tokio::spawn(jobs::run_delivery(state.clone(), relay_stopped));
     let retention = tokio::spawn(jobs::run_retention(state.clone()));
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
@@ -160,8 +163,11 @@ pub async fn launch(
         None => axum_server::from_tcp(listener).handle(handle).serve(service).await,
     };
     retention.abort();
-    // Requests are done: publish what they committed, then stop the relay.
+    // Requests are done: publish and match what they committed, then stop the relay, the
+    // notifier and the delivery (which records what its attempts in flight came to).
     let _ = stop_relay.send(true);
     let _ = relay.await;
+    let _ = notifier.await;
+    let _ = delivery.await;
     served
 }

@@ -21,6 +21,10 @@ pub struct AppState {
     pub audit: AuditService,
     /// The data hub (NGSI-LD entities, schemas, contexts).
     pub hub: Arc<haidang_core::hub::HubService>,
+    /// NGSI-LD subscriptions: the registry the notifier matches changes against.
+    pub subscriptions: Arc<haidang_core::hub::subscriptions::SubscriptionService>,
+    /// How notifications reach their endpoints (HTTP, MQTT).
+    pub notifications: Arc<dyn haidang_core::hub::subscriptions::NotificationTransport>,
     /// Where committed changes are published (by the relay that `launch` runs).
     pub bus: Arc<dyn haidang_core::events::EventBus>,
     /// Point → unit lookups; replaced whole after an import.

@@ -160,7 +160,7 @@ impl Store {
     /// altered. The file is then kept as the evidence `audit verify` reports, and an error is
     /// logged; writes go on, so the centre keeps working while someone looks.
     pub(crate) async fn after_commit(&self, record: &AuditRecord) {
-        self.committed.notify_one();
+        self.notify_committed();
         let Some(path) = &self.audit_head_file else { return };
         if let Ok(Some(head)) = read_head_file(path) {
             if head.seq >= record.seq {

@@ -33,6 +33,8 @@ pub const TABLES: &[(&str, &str)] = &[
     ("entity_changes", "seq"),
     ("attribute_instances", "seq"),
     ("hub_documents", "key"),
+    ("subscriptions", "id"),
+    ("notifications", "seq"),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -292,7 +294,7 @@ pub async fn restore<R: std::io::Read>(store: &Store, input: R) -> Result<Backup
     }
     if store.backend() == Backend::Postgres {
         // Rows came with their sequence numbers; the next row must be numbered after them.
-        for table in ["entity_changes", "attribute_instances"] {
+        for table in ["entity_changes", "attribute_instances", "notifications"] {
             sqlx::query(&format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', 'seq'), \
                  COALESCE((SELECT MAX(seq) FROM {table}), 0) + 1, false)"

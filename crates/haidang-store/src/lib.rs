@@ -11,6 +11,7 @@ mod entities;
 mod history;
 mod orgs;
 mod rows;
+mod subscriptions;
 mod units;
 
 use std::path::{Path, PathBuf};
@@ -82,8 +83,9 @@ pub struct Store {
     /// One writer at a time inside this process: SQLite allows one anyway, and the audit chain
     /// needs its appends in order. PostgreSQL adds an advisory lock for other processes.
     write_lock: Mutex<()>,
-    /// Woken after every audited commit, so the event relay need not poll hard.
-    committed: tokio::sync::Notify,
+    /// Counts commits of this process, so the event relay and the notifier (each with a
+    /// receiver of its own) need not poll hard.
+    committed: tokio::sync::watch::Sender<u64>,
 }
 
 pub(crate) fn db_err(e: sqlx::Error) -> CoreError {
@@ -135,7 +137,7 @@ impl Store {
             audit_key: options.audit_key,
             audit_head_file: options.audit_head_file,
             write_lock: Mutex::new(()),
-            committed: tokio::sync::Notify::new(),
+            committed: tokio::sync::watch::Sender::new(0),
         })
     }
 
@@ -177,17 +179,17 @@ impl Store {
         self.audit_head_file.as_deref()
     }
 
-    /// For /readyz.
-    /// Resolves after the next audited commit in this process (or at once if one happened since
-    /// the last wait): the event relay's wake-up.
-    pub async fn committed(&self) {
-        self.committed.notified().await;
+    /// A receiver whose `changed()` resolves after the next commit in this process (or at once
+    /// if one happened since it last looked): the wake-up of the outbox readers.
+    pub fn commits(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.committed.subscribe()
     }
 
     pub(crate) fn notify_committed(&self) {
-        self.committed.notify_one();
+        self.committed.send_modify(|n| *n = n.wrapping_add(1));
     }
 
+    /// For /readyz.
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
     }

@@ -100,12 +100,25 @@ pub async fn build_state(config: Config) -> anyhow::Result<Arc<AppState>> {
     };
     let bus = open_bus(&config).await?;
     let hub = open_hub(&config, repo.clone()).await?;
+    let subscriptions =
+        haidang_core::hub::subscriptions::SubscriptionService::start(repo.clone(), hub.clone())
+            .await
+            .map_err(|e| anyhow!("subscriptions: {e}"))?;
+    let notifications = Arc::new(
+        haidang_server::notify::EndpointTransport::new(
+            std::time::Duration::from_secs(config.hub.notification_timeout_secs),
+            None,
+        )
+        .map_err(|e| anyhow!("HTTP client: {e}"))?,
+    );
     let state = Arc::new(AppState {
         accounts: AccountService::new(repo.clone(), settings),
         orgs: OrgService::new(repo.clone()),
         units: UnitService::new(repo.clone(), Arc::new(codes)),
         audit: AuditService::new(repo),
         hub,
+        subscriptions,
+        notifications,
         bus,
         unit_index: RwLock::new(Arc::new(UnitIndex::build(&[]).map_err(|e| anyhow!("{e}"))?)),
         metrics: haidang_server::metrics_handle(),

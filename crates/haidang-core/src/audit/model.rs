@@ -131,7 +131,7 @@ pub struct AuditQuery {
 
 /// Every action code the services record, for filters and their labels. A test checks that each
 /// code a service writes is listed here.
-pub const ACTIONS: [&str; 26] = [
+pub const ACTIONS: [&str; 29] = [
     "auth.login",
     "auth.logout",
     "auth.password_change",
@@ -158,6 +158,9 @@ pub const ACTIONS: [&str; 26] = [
     "schema.delete",
     "context.add",
     "context.delete",
+    "subscription.create",
+    "subscription.update",
+    "subscription.delete",
 ];
 
 #[cfg(test)]

@@ -25,6 +25,9 @@ pub const CORE_CONTEXT_URLS: [&str; 5] = [
     "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.9.jsonld",
 ];
 
+/// The core context URL a server names when the caller gave none (the newest it knows).
+pub const CORE_URL: &str = CORE_CONTEXT_URLS[4];
+
 /// Nested remote contexts deeper than this are refused (a loop, or abuse).
 const MAX_DEPTH: usize = 8;
 

@@ -81,6 +81,8 @@ pub struct Summary {
     pub owner: Option<String>,
     /// Microseconds, for keeping createdAt on a replace.
     pub created_at: i64,
+    /// Expanded type IRIs: a delete's change names them, so subscriptions by type hear of it.
+    pub types: Vec<String>,
 }
 
 #[derive(Default)]
@@ -140,7 +142,11 @@ impl EntityIndex {
 
     pub fn summary(&self, id: &str) -> Option<Summary> {
         let slot = self.slot(id)?;
-        Some(Summary { owner: slot.owner.as_deref().map(str::to_string), created_at: slot.created_at })
+        Some(Summary {
+            owner: slot.owner.as_deref().map(str::to_string),
+            created_at: slot.created_at,
+            types: slot.types.iter().map(|t| self.types.name(*t).to_string()).collect(),
+        })
     }
 
     pub fn contains(&self, id: &str) -> bool {

@@ -15,6 +15,7 @@ pub mod query;
 pub mod schema;
 pub mod service;
 pub mod shipped;
+pub mod subscriptions;
 pub mod temporal;
 mod writer;
 

@@ -128,6 +128,21 @@ fn change_of(id: &str, types: &[String], attrs: &BTreeMap<String, Vec<Instance>>
     e.to_normalized()
 }
 
+/// The id and types of a change that carries no attributes (a delete): consumers that select
+/// by type (subscriptions) still know whose change it is.
+fn head_of(id: &str, types: &[String]) -> Map<String, Value> {
+    let mut change = Map::new();
+    change.insert("id".into(), Value::String(id.to_string()));
+    if !types.is_empty() {
+        let t = match types {
+            [one] => Value::String(one.clone()),
+            many => Value::Array(many.iter().cloned().map(Value::String).collect()),
+        };
+        change.insert("type".into(), t);
+    }
+    change
+}
+
 fn add_types(current: &mut Entity, more: &[String]) {
     for t in more {
         if !current.types.contains(t) {
@@ -384,8 +399,7 @@ pub fn apply(op: EntityOp, current: Option<Entity>, now: Timestamp) -> Result<Ap
                 }
             }
             cur.modified_at = Some(now);
-            let mut change = Map::new();
-            change.insert("id".into(), Value::String(id));
+            let mut change = head_of(&id, &cur.types);
             change.insert("deletedAttribute".into(), Value::String(attr.clone()));
             Ok(Applied {
                 state: Some(cur),
@@ -395,9 +409,8 @@ pub fn apply(op: EntityOp, current: Option<Entity>, now: Timestamp) -> Result<Ap
                 written: BTreeMap::new(),
             })
         }
-        (EntityOp::Delete(id), Some(_)) => {
-            let mut change = Map::new();
-            change.insert("id".into(), Value::String(id));
+        (EntityOp::Delete(id), Some(old)) => {
+            let change = head_of(&id, &old.types);
             Ok(Applied {
                 state: None,
                 outcome: OpOutcome::Deleted,

@@ -214,7 +214,7 @@ impl Writer {
             // The operation needs no body (create, replace, delete): what the index knows is enough.
             None if !op.needs_current() => Entity {
                 id: id.to_string(),
-                types: Vec::new(),
+                types: summary.types.clone(),
                 attrs: Default::default(),
                 created_at: Some(crate::time::micros_to_ts(summary.created_at)),
                 modified_at: None,

@@ -8,6 +8,7 @@
 mod batch;
 mod entities;
 mod meta;
+mod subscriptions;
 mod temporal;
 
 use std::sync::Arc;
@@ -16,7 +17,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use haidang_core::hub::context::{ActiveContext, CORE_CONTEXT_URLS};
+use haidang_core::hub::context::ActiveContext;
 use haidang_core::hub::entity::{Entity, Render};
 use haidang_core::hub::{ErrorType, HubError};
 use serde_json::{Map, Value};
@@ -27,7 +28,7 @@ pub const LD_JSON: &str = "application/ld+json";
 const UNSUPPORTED_MEDIA: &str = "Content-Type";
 const CONTEXT_REL: &str = "http://www.w3.org/ns/json-ld#context";
 /// The core context URL answers name when the caller gave none.
-pub const CORE_URL: &str = CORE_CONTEXT_URLS[4];
+pub use haidang_core::hub::context::CORE_URL;
 
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
@@ -49,6 +50,11 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/ngsi-ld/v1/temporal/entities", get(temporal::query).post(temporal::create))
         .route("/ngsi-ld/v1/temporal/entities/{id}", get(temporal::retrieve))
         .route("/ngsi-ld/v1/temporal/entities/{id}/attrs", post(temporal::add_attrs))
+        .route("/ngsi-ld/v1/subscriptions", post(subscriptions::create).get(subscriptions::list))
+        .route(
+            "/ngsi-ld/v1/subscriptions/{id}",
+            get(subscriptions::retrieve).patch(subscriptions::update).delete(subscriptions::delete),
+        )
         .route("/ngsi-ld/v1/types", get(meta::types))
         .route("/ngsi-ld/v1/types/{type}", get(meta::type_info))
         .route("/ngsi-ld/v1/attributes", get(meta::attributes))

@@ -135,6 +135,8 @@ impl TestStore {
         c.storage.max_connections = 4;
         c.server.listen = "127.0.0.1:0".into();
         c.server.shutdown_grace_secs = 5;
+        // Test endpoints are on this machine: a second is long enough to call one hanging.
+        c.hub.notification_timeout_secs = 1;
         if let Some(pg) = &self.pg {
             c.storage.database_url = pg.url.clone();
         }

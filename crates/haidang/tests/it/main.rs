@@ -14,6 +14,8 @@ mod harness;
 mod http;
 mod hub;
 mod lifecycle;
+mod receiver;
+mod subscriptions;
 mod temporal;
 mod units_orgs;
 mod webdriver;

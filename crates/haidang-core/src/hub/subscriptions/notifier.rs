@@ -1,0 +1,413 @@
+//! From the entity outbox to the notification outbox: every committed change after the
+//! notifier's cursor is matched against the subscriptions, and what they want is queued with
+//! the cursor's move in one transaction. A crash before that commit matches the same changes
+//! again; after it, the delivery has them. Nothing here runs on the write path.
+//!
+//! Each notified entity carries its state at the change: the attributes the change wrote (as
+//! the outbox keeps them) over the entity as it is now. So a lagging notifier still sends the
+//! flood gauge's peak, not only the level that followed it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jiff::{SignedDuration, Timestamp};
+use serde_json::Value;
+
+use super::matcher::{ChangeView, Compiled, Wanted};
+use super::service::SubscriptionService;
+use crate::accounts::{AccountStatus, Action, Subject};
+use crate::error::CoreResult;
+use crate::hub::entity::{parse_entity, Entity};
+use crate::hub::ops::NGSI_LD_NULL;
+use crate::hub::writer::{entity_from_row, read};
+use crate::hub::EntityQuery;
+use crate::repo::{EntityChangeRecord, NewNotification};
+use crate::time::now;
+
+/// The notifier's position in the entity outbox (in event_cursors).
+pub const CURSOR: &str = "subscriptions";
+const PAGE: i64 = 500;
+/// A cursor moved past changes nobody wanted is saved at most this often.
+const SAVE_EVERY: Duration = Duration::from_secs(1);
+/// A throttled notification takes more entities only while it is this far from due, so the
+/// delivery never sends a row while it is being rewritten (and a rewrite it missed is resent).
+const MERGE_MARGIN: SignedDuration = SignedDuration::from_millis(500);
+/// How long an owner's account status is trusted before it is read again.
+const OWNER_TTL: Duration = Duration::from_secs(10);
+/// A periodic notification holds at most this many entities.
+const PERIODIC_CAP: usize = 10_000;
+
+/// A throttled subscription's notification that waits for its time.
+struct Throttled {
+    seq: i64,
+    due_at: Timestamp,
+    entities: Vec<(String, Value)>,
+}
+
+pub struct Notifier {
+    svc: Arc<SubscriptionService>,
+    cursor: Option<i64>,
+    unsaved: bool,
+    saved: Option<Instant>,
+    throttled: HashMap<String, Throttled>,
+    periodic_next: HashMap<String, Timestamp>,
+    /// When each throttled subscription's last notification was due: the next waits its time.
+    last_due: HashMap<String, Timestamp>,
+    owners: HashMap<String, (Option<Subject>, Instant)>,
+}
+
+/// What one page of changes gives one subscription: batches of entities, each entity at most
+/// once a batch (a second state of the same entity starts the next batch, so order holds).
+struct Found {
+    sub: Arc<Compiled>,
+    batches: Vec<Vec<(String, Value)>>,
+}
+
+impl Found {
+    fn add(&mut self, id: &str, body: Value) {
+        match self.batches.last_mut() {
+            Some(last) if !last.iter().any(|(i, _)| i == id) => last.push((id.to_string(), body)),
+            _ => self.batches.push(vec![(id.to_string(), body)]),
+        }
+    }
+}
+
+fn data_text(entities: &[(String, Value)]) -> String {
+    Value::Array(entities.iter().map(|(_, v)| v.clone()).collect()).to_string()
+}
+
+/// The entity a change left: what it wrote over the entity as it is now (or alone, when the
+/// entity has gone since).
+fn state_at_change(record: &EntityChangeRecord, current: Option<&Entity>) -> Option<Entity> {
+    let Ok(Value::Object(mut body)) = serde_json::from_str::<Value>(&record.change.body) else { return None };
+    let removed: Vec<String> = body
+        .iter()
+        .filter(|(k, v)| k.as_str() != "id" && v.as_str() == Some(NGSI_LD_NULL))
+        .map(|(k, _)| k.clone())
+        .chain(body.get("deletedAttribute").and_then(Value::as_str).map(str::to_string))
+        .collect();
+    body.retain(|k, v| k != "deletedAttribute" && v.as_str() != Some(NGSI_LD_NULL));
+    if !body.contains_key("type") {
+        body.insert("type".into(), Value::Array(Vec::new()));
+    }
+    let written = parse_entity(&Value::Object(body)).ok()?;
+    let whole = matches!(record.change.op.as_str(), "create" | "replace");
+    let mut state = match current {
+        Some(c) if !whole => c.clone(),
+        Some(c) => Entity { attrs: Default::default(), ..c.clone() },
+        None => Entity { attrs: Default::default(), ..written.clone() },
+    };
+    if state.types.is_empty() {
+        state.types = written.types.clone();
+    }
+    for (name, mut instances) in written.attrs {
+        let before = state.attrs.get(&name);
+        for i in instances.iter_mut() {
+            let prev = before.and_then(|b| b.iter().find(|o| o.dataset_id == i.dataset_id));
+            i.created_at = prev.and_then(|p| p.created_at).or(Some(record.change.at));
+            i.modified_at = Some(record.change.at);
+        }
+        state.attrs.insert(name, instances);
+    }
+    for name in removed {
+        state.attrs.remove(&name);
+    }
+    state.modified_at = Some(record.change.at);
+    Some(state)
+}
+
+impl Notifier {
+    pub fn new(svc: Arc<SubscriptionService>) -> Notifier {
+        Notifier {
+            svc,
+            cursor: None,
+            unsaved: false,
+            saved: None,
+            throttled: HashMap::new(),
+            periodic_next: HashMap::new(),
+            last_due: HashMap::new(),
+            owners: HashMap::new(),
+        }
+    }
+
+    /// Matches every change committed since the cursor and the periodic subscriptions due;
+    /// answers how many notifications were queued.
+    pub async fn run_once(&mut self) -> CoreResult<usize> {
+        let queued = self.catch_up().await? + self.periodic().await?;
+        if queued > 0 {
+            self.svc.queued.notify_one();
+        }
+        self.save_cursor(false).await?;
+        Ok(queued)
+    }
+
+    /// Saves a cursor moved past unwanted changes (at once with `force`, as at shutdown).
+    pub async fn save_cursor(&mut self, force: bool) -> CoreResult<()> {
+        let due = self.saved.is_none_or(|t| t.elapsed() >= SAVE_EVERY);
+        if let (true, true, Some(seq)) = (self.unsaved, force || due, self.cursor) {
+            self.svc.repo.set_event_cursor(CURSOR, seq).await?;
+            self.unsaved = false;
+            self.saved = Some(Instant::now());
+        }
+        Ok(())
+    }
+
+    async fn catch_up(&mut self) -> CoreResult<usize> {
+        let at = now();
+        let mut cursor = match self.cursor {
+            Some(c) => c,
+            None => self.svc.repo.event_cursor(CURSOR).await?,
+        };
+        self.cursor = Some(cursor);
+        if !read(&self.svc.registry).has_listeners(at) {
+            // Nobody listens: skip what was written (a subscription made later hears only of
+            // changes after it anyway).
+            let head = self.svc.repo.entity_change_head().await?;
+            if head > cursor {
+                self.cursor = Some(head);
+                self.unsaved = true;
+            }
+            return Ok(0);
+        }
+        let mut queued = 0;
+        loop {
+            let page = self.svc.repo.entity_changes(cursor, PAGE).await?;
+            let Some(last) = page.last().map(|r| r.seq) else { break };
+            let found = self.match_page(&page, at).await?;
+            let items = self.notifications_of(found, at);
+            if items.is_empty() {
+                self.unsaved = true;
+            } else {
+                let rows: Vec<NewNotification> = items.iter().map(|(_, n)| n.clone()).collect();
+                let seqs = self.svc.repo.enqueue_notifications(&rows, Some((CURSOR, last))).await?;
+                self.remember_throttled(&items, &seqs);
+                queued += rows.len();
+                self.unsaved = false;
+                self.saved = Some(Instant::now());
+            }
+            cursor = last;
+            self.cursor = Some(last);
+            if (page.len() as i64) < PAGE {
+                break;
+            }
+        }
+        Ok(queued)
+    }
+
+    /// The subscriptions that want each change of the page, with the entities to send.
+    async fn match_page(&mut self, page: &[EntityChangeRecord], at: Timestamp) -> CoreResult<Vec<Found>> {
+        let mut hits: Vec<(usize, ChangeView, Arc<Compiled>, Wanted)> = Vec::new();
+        {
+            let registry = read(&self.svc.registry);
+            for (i, record) in page.iter().enumerate() {
+                let Some(view) = ChangeView::of(record) else { continue };
+                for sub in registry.candidates(&view.types) {
+                    if !sub.listens(at) {
+                        continue;
+                    }
+                    if let Some(w) = sub.wants(&view) {
+                        hits.push((i, view.clone(), sub, w));
+                    }
+                }
+            }
+        }
+        if hits.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The entities as they are now, for the attributes an update did not write.
+        let mut ids: Vec<String> = hits
+            .iter()
+            .filter(|(_, v, _, w)| *w == Wanted::State && v.op == "update")
+            .map(|(_, v, _, _)| v.entity_id.clone())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut current: HashMap<String, Entity> = HashMap::new();
+        if !ids.is_empty() {
+            for row in self.svc.repo.load_entities(&ids).await? {
+                current.insert(row.id.clone(), entity_from_row(&row)?);
+            }
+        }
+        let mut found: Vec<Found> = Vec::new();
+        let mut states: HashMap<usize, Option<Entity>> = HashMap::new();
+        for (i, view, sub, wanted) in hits {
+            if !self.owner_may_read(&sub).await? {
+                continue;
+            }
+            let body = match wanted {
+                Wanted::Deleted => sub.render_deleted(&view),
+                Wanted::State => {
+                    let state = states.entry(i).or_insert_with(|| {
+                        page.get(i).and_then(|r| state_at_change(r, current.get(&view.entity_id)))
+                    });
+                    match state {
+                        Some(e) if sub.matches(e) => sub.render_entity(e),
+                        _ => continue,
+                    }
+                }
+            };
+            match found.iter_mut().find(|f| Arc::ptr_eq(&f.sub, &sub)) {
+                Some(f) => f.add(&view.entity_id, body),
+                None => {
+                    let mut f = Found { sub, batches: Vec::new() };
+                    f.add(&view.entity_id, body);
+                    found.push(f);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// The rows to queue: one per batch, or for a throttled subscription one that waits for
+    /// its time (rewritten with what else arrives meanwhile).
+    fn notifications_of(&mut self, found: Vec<Found>, at: Timestamp) -> Vec<(String, NewNotification)> {
+        let mut out = Vec::new();
+        self.throttled.retain(|_, t| t.due_at > at);
+        for f in found {
+            let id = f.sub.id().to_string();
+            let Some(every) = f.sub.spec.throttling else {
+                for batch in f.batches {
+                    let n = NewNotification {
+                        subscription_id: id.clone(),
+                        data: data_text(&batch),
+                        due_at: at,
+                        replace_seq: None,
+                    };
+                    out.push((id.clone(), n));
+                }
+                continue;
+            };
+            let every = SignedDuration::from_secs(every as i64);
+            let waiting = self.throttled.get(&id).filter(|t| at + MERGE_MARGIN < t.due_at);
+            let (mut entities, due_at, replace_seq) = match waiting {
+                Some(t) => (t.entities.clone(), t.due_at, Some(t.seq)),
+                None => {
+                    let last = self.last_due.get(&id);
+                    let due = last.map(|l| *l + every).filter(|d| *d > at).unwrap_or(at);
+                    (Vec::new(), due, None)
+                }
+            };
+            for (eid, body) in f.batches.into_iter().flatten() {
+                match entities.iter_mut().find(|(i, _)| *i == eid) {
+                    Some(slot) => slot.1 = body,
+                    None => entities.push((eid, body)),
+                }
+            }
+            self.last_due.insert(id.clone(), due_at);
+            let n = NewNotification {
+                subscription_id: id.clone(),
+                data: data_text(&entities),
+                due_at,
+                replace_seq,
+            };
+            self.throttled.insert(id.clone(), Throttled { seq: replace_seq.unwrap_or(0), due_at, entities });
+            out.push((id, n));
+        }
+        out
+    }
+
+    fn remember_throttled(&mut self, items: &[(String, NewNotification)], seqs: &[i64]) {
+        for ((id, _), seq) in items.iter().zip(seqs) {
+            if let Some(t) = self.throttled.get_mut(id) {
+                t.seq = *seq;
+            }
+        }
+    }
+
+    /// A subscription notifies only while its owner's account is active and may read the hub.
+    async fn owner_may_read(&mut self, sub: &Compiled) -> CoreResult<bool> {
+        Ok(self.owner(sub).await?.is_some())
+    }
+
+    async fn owner(&mut self, sub: &Compiled) -> CoreResult<Option<Subject>> {
+        if let Some((subject, at)) = self.owners.get(&sub.owner_user) {
+            if at.elapsed() < OWNER_TTL {
+                return Ok(subject.clone());
+            }
+        }
+        let user = self.svc.repo.get_user(&sub.owner_user).await?;
+        let subject = user.filter(|u| u.status == AccountStatus::Active).map(|u| Subject {
+            user_id: u.id,
+            username: u.username,
+            role: u.role,
+            org_id: u.org_id,
+            acting_for: Vec::new(),
+            token_scopes: None,
+            source_ip: None,
+        });
+        let subject = subject.filter(|s| s.can(Action::ReadData, None));
+        if subject.is_none() {
+            tracing::warn!(subscription = sub.id(), "the owner's account is not active; nothing is notified");
+        }
+        self.owners.insert(sub.owner_user.clone(), (subject.clone(), Instant::now()));
+        Ok(subject)
+    }
+
+    /// Periodic subscriptions (timeInterval): every matching entity, once per interval, the
+    /// first at once.
+    async fn periodic(&mut self) -> CoreResult<usize> {
+        let at = now();
+        let due: Vec<Arc<Compiled>> = read(&self.svc.registry)
+            .all()
+            .into_iter()
+            .filter(|s| s.is_periodic() && s.listens(at))
+            .filter(|s| self.periodic_next.get(s.id()).is_none_or(|next| *next <= at))
+            .collect();
+        self.periodic_next.retain(|id, _| read(&self.svc.registry).get(id).is_some());
+        let mut items = Vec::new();
+        for sub in due {
+            let every = SignedDuration::from_secs(sub.spec.time_interval.unwrap_or(60) as i64);
+            self.periodic_next.insert(sub.id().to_string(), at + every);
+            let Some(owner) = self.owner(&sub).await? else { continue };
+            let entities = self.matching_now(&sub, &owner).await;
+            if entities.is_empty() {
+                continue;
+            }
+            let body: Vec<(String, Value)> =
+                entities.iter().map(|e| (e.id.clone(), sub.render_entity(e))).collect();
+            items.push(NewNotification {
+                subscription_id: sub.id().to_string(),
+                data: data_text(&body),
+                due_at: at,
+                replace_seq: None,
+            });
+        }
+        if items.is_empty() {
+            return Ok(0);
+        }
+        self.svc.repo.enqueue_notifications(&items, None).await?;
+        Ok(items.len())
+    }
+
+    /// Every entity a periodic subscription selects now, as its owner may read them.
+    async fn matching_now(&self, sub: &Compiled, owner: &Subject) -> Vec<Entity> {
+        let limit = self.svc.hub.options().max_limit;
+        let mut out: Vec<Entity> = Vec::new();
+        for q in sub.entity_queries() {
+            let mut offset = 0;
+            loop {
+                let query = EntityQuery { limit: Some(limit), offset, ..q.clone() };
+                let page = match self.svc.hub.query(owner, &query).await {
+                    Ok(p) => p.entities,
+                    Err(e) => {
+                        tracing::warn!(subscription = sub.id(), error = %e, "a periodic notification's query failed");
+                        break;
+                    }
+                };
+                let n = page.len();
+                for e in page {
+                    if !out.iter().any(|o| o.id == e.id) && sub.matches(&e) {
+                        out.push(e);
+                    }
+                }
+                offset += n;
+                if n < limit || out.len() >= PERIODIC_CAP {
+                    break;
+                }
+            }
+        }
+        out.truncate(PERIODIC_CAP);
+        out
+    }
+}

@@ -1,0 +1,198 @@
+//! Subscriptions as the API manages them: create, read, list, change, delete, each checked
+//! and audited; the registry the notifier matches against moves with every change.
+//!
+//! Who sees what: a subscription belongs to the organisation of the account that made it.
+//! Its organisation's accounts see and change it; an administrator sees every one.
+
+use std::sync::{Arc, RwLock};
+
+use serde_json::Value;
+use tokio::sync::Notify;
+
+use super::matcher::{Compiled, Registry};
+use super::model::{merge_fragment, parse_subscription, render, stored_document, SubscriptionError};
+use crate::accounts::{Action, Subject};
+use crate::audit::{AuditEvent, Outcome};
+use crate::error::CoreError;
+use crate::hub::context::CORE_URL;
+use crate::hub::error::{ErrorType, HubError, HubResult};
+use crate::hub::writer::{read, write};
+use crate::hub::HubService;
+use crate::repo::{Repositories, SubscriptionRow};
+use crate::time::now;
+
+pub struct SubscriptionService {
+    pub(crate) repo: Arc<dyn Repositories>,
+    pub(crate) hub: Arc<HubService>,
+    pub(crate) registry: RwLock<Registry>,
+    /// Wakes the delivery when notifications were queued.
+    pub(crate) queued: Notify,
+}
+
+fn refused(e: SubscriptionError) -> HubError {
+    let kind = if e.unsupported { ErrorType::OperationNotSupported } else { ErrorType::BadRequestData };
+    HubError::new(kind, e.to_string())
+}
+
+impl SubscriptionService {
+    /// Loads and compiles every stored subscription. One that no longer compiles (its context
+    /// cannot be had) is logged and left out of matching until it is changed.
+    pub async fn start(
+        repo: Arc<dyn Repositories>,
+        hub: Arc<HubService>,
+    ) -> HubResult<Arc<SubscriptionService>> {
+        let svc = Arc::new(SubscriptionService {
+            repo: repo.clone(),
+            hub,
+            registry: RwLock::new(Registry::default()),
+            queued: Notify::new(),
+        });
+        for row in repo.list_subscriptions().await? {
+            match svc.compile(&row).await {
+                Ok(c) => write(&svc.registry).put(c),
+                Err(e) => {
+                    tracing::error!(subscription = row.id, error = %e, "a stored subscription cannot be used; it notifies nothing until it is changed")
+                }
+            }
+        }
+        Ok(svc)
+    }
+
+    /// Wakes the delivery (notifications were queued by another component).
+    pub fn wake_delivery(&self) {
+        self.queued.notify_one();
+    }
+
+    pub fn count(&self) -> usize {
+        read(&self.registry).len()
+    }
+
+    async fn compile(&self, row: &SubscriptionRow) -> HubResult<Compiled> {
+        let doc: Value = serde_json::from_str(&row.doc)
+            .map_err(|e| CoreError::Storage(format!("subscription {}: {e}", row.id)))?;
+        let spec = parse_subscription(&doc, None).map_err(refused)?;
+        let context: Value = serde_json::from_str(&row.context).unwrap_or(Value::Null);
+        let local = (!context.is_null()).then_some(&context);
+        let active = self.hub.active_context(local).await?;
+        let named = if context.is_null() { Value::String(CORE_URL.into()) } else { context.clone() };
+        Compiled::new(spec, row.owner_user.clone(), row.owner_org.clone(), row.created_at, active, named)
+            .map_err(HubError::bad_data)
+    }
+
+    fn visible(by: &Subject, row: &SubscriptionRow) -> bool {
+        by.can_everywhere(Action::ChangeConfiguration) || row.owner_org == by.org_id
+    }
+
+    async fn visible_row(&self, by: &Subject, id: &str) -> HubResult<SubscriptionRow> {
+        by.require(Action::ReadData, None)?;
+        match self.repo.get_subscription(id).await? {
+            Some(row) if Self::visible(by, &row) => Ok(row),
+            _ => Err(HubError::not_found(id)),
+        }
+    }
+
+    /// Creates a subscription from a request body written in `context` (None: the core
+    /// context); answers its id.
+    pub async fn create(&self, by: &Subject, body: &Value, context: Option<Value>) -> HubResult<String> {
+        by.require(Action::ReadData, None)?;
+        let mut doc = stored_document(body);
+        if let Value::Object(o) = &mut doc {
+            if !o.contains_key("id") {
+                let id = format!("urn:ngsi-ld:Subscription:{}", uuid::Uuid::new_v4().simple());
+                o.insert("id".into(), Value::String(id));
+            }
+        }
+        let at = now();
+        let spec = parse_subscription(&doc, Some(at)).map_err(refused)?;
+        let row = SubscriptionRow {
+            id: spec.id.clone(),
+            owner_user: by.user_id.clone(),
+            owner_org: by.org_id.clone(),
+            doc: doc.to_string(),
+            context: context.unwrap_or(Value::Null).to_string(),
+            created_at: at,
+            modified_at: at,
+            status: Default::default(),
+        };
+        let compiled = self.compile(&row).await?;
+        let detail =
+            serde_json::json!({ "endpoint": super::model::hide_password(&spec.endpoint.uri) }).to_string();
+        let audit = AuditEvent::new(&by.actor(), "subscription.create", Some(&row.id), Outcome::Success)
+            .with_detail(detail);
+        match self.repo.insert_subscription(&row, &audit).await {
+            Ok(()) => {}
+            Err(CoreError::Conflict(_)) => {
+                return Err(HubError::new(ErrorType::AlreadyExists, format!("{} already exists", row.id)))
+            }
+            Err(e) => return Err(e.into()),
+        }
+        write(&self.registry).put(compiled);
+        Ok(row.id)
+    }
+
+    /// The subscription as the API shows it, with its delivery status.
+    pub async fn get(&self, by: &Subject, id: &str) -> HubResult<Value> {
+        let row = self.visible_row(by, id).await?;
+        Self::shown(&row)
+    }
+
+    fn shown(row: &SubscriptionRow) -> HubResult<Value> {
+        let doc: Value = serde_json::from_str(&row.doc)
+            .map_err(|e| CoreError::Storage(format!("subscription {}: {e}", row.id)))?;
+        let spec = parse_subscription(&doc, None).map_err(refused)?;
+        let context: Value = serde_json::from_str(&row.context).unwrap_or(Value::Null);
+        let url = match &context {
+            Value::String(u) => Some(u.as_str()),
+            Value::Null => Some(CORE_URL),
+            _ => None,
+        };
+        Ok(render(&doc, &spec, &row.status, url, now()))
+    }
+
+    /// The subscriptions the caller may see, in id order: one page and the count.
+    pub async fn list(&self, by: &Subject, limit: usize, offset: usize) -> HubResult<(Vec<Value>, usize)> {
+        by.require(Action::ReadData, None)?;
+        let mut rows: Vec<SubscriptionRow> =
+            self.repo.list_subscriptions().await?.into_iter().filter(|r| Self::visible(by, r)).collect();
+        rows.sort_by(|a, b| a.id.cmp(&b.id));
+        let count = rows.len();
+        let page = rows.iter().skip(offset).take(limit).map(Self::shown).collect::<HubResult<Vec<_>>>()?;
+        Ok((page, count))
+    }
+
+    /// Applies a fragment (members replaced, null removes); the result is checked whole and
+    /// nothing changes when it fails.
+    pub async fn update(&self, by: &Subject, id: &str, fragment: &Value) -> HubResult<()> {
+        let row = self.visible_row(by, id).await?;
+        let stored: Value = serde_json::from_str(&row.doc)
+            .map_err(|e| CoreError::Storage(format!("subscription {id}: {e}")))?;
+        let merged = merge_fragment(&stored, fragment).map_err(refused)?;
+        let at = now();
+        parse_subscription(&merged, Some(at)).map_err(refused)?;
+        let next = SubscriptionRow { doc: merged.to_string(), modified_at: at, ..row };
+        let compiled = self.compile(&next).await?;
+        let members: Vec<String> = match fragment {
+            Value::Object(o) => o.keys().cloned().collect(),
+            _ => Vec::new(),
+        };
+        let detail = serde_json::json!({ "members": members }).to_string();
+        let audit = AuditEvent::new(&by.actor(), "subscription.update", Some(id), Outcome::Success)
+            .with_detail(detail);
+        if !self.repo.update_subscription(id, &next.doc, at, &audit).await? {
+            return Err(HubError::not_found(id));
+        }
+        write(&self.registry).put(compiled);
+        Ok(())
+    }
+
+    /// Deletes a subscription and the notifications still waiting for it.
+    pub async fn delete(&self, by: &Subject, id: &str) -> HubResult<()> {
+        self.visible_row(by, id).await?;
+        let audit = AuditEvent::new(&by.actor(), "subscription.delete", Some(id), Outcome::Success);
+        if !self.repo.delete_subscription(id, &audit).await? {
+            return Err(HubError::not_found(id));
+        }
+        write(&self.registry).remove(id);
+        Ok(())
+    }
+}
