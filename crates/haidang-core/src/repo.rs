@@ -335,6 +335,25 @@ pub enum DeliveryOutcome {
     Orphaned,
 }
 
+/// Messages a connector could not take (not JSON, unmapped, refused by the hub), kept with
+/// their reason for the operators.
+#[async_trait]
+pub trait DeadLetterRepository: Send + Sync {
+    /// Kept before the messages are acknowledged to their broker, so none is lost.
+    async fn add_dead_letters(&self, letters: &[crate::hub::ingest::DeadLetter]) -> CoreResult<()>;
+    /// Newest first: of one connector (or all), before `before_seq` (exclusive), at most `limit`.
+    async fn dead_letters(
+        &self,
+        source: Option<&str>,
+        before_seq: Option<i64>,
+        limit: i64,
+    ) -> CoreResult<Vec<crate::hub::ingest::DeadLetter>>;
+    /// How many are kept, per connector.
+    async fn dead_letter_counts(&self) -> CoreResult<Vec<(String, i64)>>;
+    /// Removes those older than `before`; answers how many went.
+    async fn prune_dead_letters(&self, before: Timestamp) -> CoreResult<u64>;
+}
+
 /// Everything the services need from the store.
 pub trait Repositories:
     UnitRepository
@@ -344,6 +363,7 @@ pub trait Repositories:
     + CursorRepository
     + EntityRepository
     + SubscriptionRepository
+    + DeadLetterRepository
 {
 }
 
@@ -354,7 +374,8 @@ impl<
             + AuditRepository
             + CursorRepository
             + EntityRepository
-            + SubscriptionRepository,
+            + SubscriptionRepository
+            + DeadLetterRepository,
     > Repositories for T
 {
 }

@@ -77,3 +77,23 @@ pub async fn run_delivery(state: Arc<AppState>, stop: tokio::sync::watch::Receiv
     );
     delivery.run(stop).await;
 }
+
+/// How often dead letters past `mqtt.dead_letter_days` are removed.
+const DEAD_LETTERS_EVERY: Duration = Duration::from_secs(24 * 3600);
+
+/// Removes old dead letters at start and then daily, until aborted.
+pub async fn run_dead_letter_pruning(state: Arc<AppState>) {
+    if state.connectors.is_empty() {
+        return;
+    }
+    let keep = jiff::SignedDuration::from_hours(i64::from(state.config.mqtt.dead_letter_days) * 24);
+    let mut tick = tokio::time::interval(DEAD_LETTERS_EVERY);
+    loop {
+        tick.tick().await;
+        match state.ingest.prune(keep).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "old dead letters removed"),
+            Err(e) => tracing::warn!(error = %e, "cannot remove old dead letters; tried again tomorrow"),
+        }
+    }
+}

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod connectors;
 pub mod error;
 mod events;
 pub mod i18n;
@@ -145,7 +146,9 @@ pub async fn launch(
     let (stop_relay, relay_stopped) = tokio::sync::watch::channel(false);
     let relay = tokio::spawn(events::run_relay(state.clone(), relay_stopped.clone()));
     let notifier = tokio::spawn(jobs::run_notifier(state.clone(), relay_stopped.clone()));
-    let delivery = tokio::spawn(jobs::run_delivery(state.clone(), relay_stopped));
+    let delivery = tokio::spawn(jobs::run_delivery(state.clone(), relay_stopped.clone()));
+    let connectors = connectors::spawn(&state.connectors, &relay_stopped);
+    let dead_letters = tokio::spawn(jobs::run_dead_letter_pruning(state.clone()));
     let retention = tokio::spawn(jobs::run_retention(state.clone()));
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
@@ -163,9 +166,14 @@ pub async fn launch(
         None => axum_server::from_tcp(listener).handle(handle).serve(service).await,
     };
     retention.abort();
+    dead_letters.abort();
     // Requests are done: publish and match what they committed, then stop the relay, the
     // notifier and the delivery (which records what its attempts in flight came to).
     let _ = stop_relay.send(true);
+    // Connectors finish the batch in hand (written and acknowledged) first.
+    for c in connectors {
+        let _ = c.await;
+    }
     let _ = relay.await;
     let _ = notifier.await;
     let _ = delivery.await;

@@ -25,6 +25,10 @@ pub struct AppState {
     pub subscriptions: Arc<haidang_core::hub::subscriptions::SubscriptionService>,
     /// How notifications reach their endpoints (HTTP, MQTT).
     pub notifications: Arc<dyn haidang_core::hub::subscriptions::NotificationTransport>,
+    /// The MQTT connectors, started by `launch`.
+    pub connectors: Vec<crate::connectors::Connector>,
+    /// The connectors' state and dead letters, for the console.
+    pub ingest: haidang_core::hub::ingestor::IngestService,
     /// Where committed changes are published (by the relay that `launch` runs).
     pub bus: Arc<dyn haidang_core::events::EventBus>,
     /// Point → unit lookups; replaced whole after an import.

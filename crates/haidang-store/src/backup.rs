@@ -35,6 +35,7 @@ pub const TABLES: &[(&str, &str)] = &[
     ("hub_documents", "key"),
     ("subscriptions", "id"),
     ("notifications", "seq"),
+    ("dead_letters", "seq"),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -294,7 +295,7 @@ pub async fn restore<R: std::io::Read>(store: &Store, input: R) -> Result<Backup
     }
     if store.backend() == Backend::Postgres {
         // Rows came with their sequence numbers; the next row must be numbered after them.
-        for table in ["entity_changes", "attribute_instances", "notifications"] {
+        for table in ["entity_changes", "attribute_instances", "notifications", "dead_letters"] {
             sqlx::query(&format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', 'seq'), \
                  COALESCE((SELECT MAX(seq) FROM {table}), 0) + 1, false)"

@@ -104,21 +104,28 @@ pub async fn build_state(config: Config) -> anyhow::Result<Arc<AppState>> {
         haidang_core::hub::subscriptions::SubscriptionService::start(repo.clone(), hub.clone())
             .await
             .map_err(|e| anyhow!("subscriptions: {e}"))?;
+    let mqtt_notifier: Arc<dyn haidang_core::hub::subscriptions::NotificationTransport> =
+        Arc::new(haidang_connect::mqtt::MqttNotifier::new());
     let notifications = Arc::new(
         haidang_server::notify::EndpointTransport::new(
             std::time::Duration::from_secs(config.hub.notification_timeout_secs),
-            None,
+            Some(mqtt_notifier),
         )
         .map_err(|e| anyhow!("HTTP client: {e}"))?,
     );
+    let connectors =
+        haidang_server::connectors::from_config(&config, &hub, &repo).map_err(|e| anyhow!("{e}"))?;
+    let statuses = connectors.iter().map(|c| c.ingestor.status.clone()).collect();
     let state = Arc::new(AppState {
         accounts: AccountService::new(repo.clone(), settings),
         orgs: OrgService::new(repo.clone()),
         units: UnitService::new(repo.clone(), Arc::new(codes)),
-        audit: AuditService::new(repo),
+        audit: AuditService::new(repo.clone()),
         hub,
         subscriptions,
         notifications,
+        ingest: haidang_core::hub::ingestor::IngestService::new(repo.clone(), statuses),
+        connectors,
         bus,
         unit_index: RwLock::new(Arc::new(UnitIndex::build(&[]).map_err(|e| anyhow!("{e}"))?)),
         metrics: haidang_server::metrics_handle(),

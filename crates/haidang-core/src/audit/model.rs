@@ -131,7 +131,7 @@ pub struct AuditQuery {
 
 /// Every action code the services record, for filters and their labels. A test checks that each
 /// code a service writes is listed here.
-pub const ACTIONS: [&str; 29] = [
+pub const ACTIONS: [&str; 30] = [
     "auth.login",
     "auth.logout",
     "auth.password_change",
@@ -153,6 +153,7 @@ pub const ACTIONS: [&str; 29] = [
     "entity.delete",
     "entity.batch",
     "entity.history",
+    "entity.ingest",
     "hub.history_pruned",
     "schema.put",
     "schema.delete",

@@ -10,6 +10,8 @@ pub mod error;
 pub mod geoquery;
 pub mod history;
 pub mod index;
+pub mod ingest;
+pub mod ingestor;
 pub mod ops;
 pub mod query;
 pub mod schema;

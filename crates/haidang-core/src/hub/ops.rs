@@ -46,6 +46,11 @@ pub enum EntityOp {
     /// POST /temporal/entities/{id}/attrs: past instances added to the history only (each
     /// attribute may have many, told apart by observedAt); the current state is left as it is.
     AddHistory(Entity),
+    /// A reading from a connector (MQTT): created if new, else its attributes put, except that
+    /// a reading the entity already has (same observedAt and value: a message delivered again
+    /// after a crash) is written once, and one older than the current reading goes to the
+    /// history without overwriting the newer state (messages out of order).
+    Ingest(Entity),
 }
 
 impl EntityOp {
@@ -55,7 +60,7 @@ impl EntityOp {
             EntityOp::Upsert { entity, .. }
             | EntityOp::UpdateAttrs { entity, .. }
             | EntityOp::Append { entity, .. } => &entity.id,
-            EntityOp::AddHistory(e) => &e.id,
+            EntityOp::AddHistory(e) | EntityOp::Ingest(e) => &e.id,
             EntityOp::DeleteAttr { id, .. } | EntityOp::Delete(id) => id,
         }
     }
@@ -419,6 +424,38 @@ pub fn apply(op: EntityOp, current: Option<Entity>, now: Timestamp) -> Result<Ap
                 written: BTreeMap::new(),
             })
         }
+        (EntityOp::Ingest(e), None) => apply(EntityOp::Create(e), None, now),
+        (EntityOp::Ingest(reading), Some(mut cur)) => {
+            add_types(&mut cur, &reading.types);
+            let mut current = BTreeMap::new();
+            let mut late: BTreeMap<String, Vec<Instance>> = BTreeMap::new();
+            for (name, instances) in reading.attrs {
+                let old = cur.attrs.get(&name);
+                for n in instances {
+                    let o = old.and_then(|o| o.iter().find(|o| o.dataset_id == n.dataset_id));
+                    match o.map(|o| (o, o.observed_at, n.observed_at)) {
+                        Some((o, Some(a), Some(b)))
+                            if a == b && o.content == n.content && o.unit_code == n.unit_code => {}
+                        Some((_, Some(a), Some(b))) if b < a => late.entry(name.clone()).or_default().push(n),
+                        _ => current.entry(name.clone()).or_insert_with(Vec::new).push(n),
+                    }
+                }
+            }
+            let only_late = current.is_empty() && !late.is_empty();
+            let mut applied = put_attributes(cur, current, now, |_, _, _| None);
+            if let OpOutcome::Updated { updated, .. } = &mut applied.outcome {
+                updated.extend(late.keys().filter(|k| !updated.contains(k)).cloned().collect::<Vec<_>>());
+            }
+            for (name, mut instances) in late {
+                stamp(&mut instances, None, now);
+                applied.written.entry(name).or_default().extend(instances);
+            }
+            if only_late {
+                applied.op = HISTORY_ONLY;
+                applied.change = Value::Null;
+            }
+            Ok(applied)
+        }
         (EntityOp::AddHistory(past), Some(cur)) => {
             let mut written = past.attrs;
             for instances in written.values_mut() {
@@ -461,6 +498,37 @@ mod tests {
 
     fn frag(v: Value) -> Entity {
         parse_fragment(&v, "urn:ngsi-ld:Streetlight:1").unwrap()
+    }
+
+    #[test]
+    fn a_reading_delivered_twice_is_kept_once_and_a_late_one_goes_to_the_history_only() {
+        let reading = |v: f64, at: &str| {
+            frag(json!({"type": "Streetlight", "power": {"type": "Property", "value": v, "observedAt": at}}))
+        };
+        let now = t("2026-11-23T03:00:00Z");
+        let first =
+            apply(EntityOp::Ingest(reading(61.0, "2026-11-23T02:00:00Z")), Some(lamp()), now).unwrap();
+        assert_eq!(first.op, "update");
+        let state = first.state.unwrap();
+        assert_eq!(state.attrs["power"][0].content, json!(61.0));
+
+        // The same message again: nothing to write.
+        let again =
+            apply(EntityOp::Ingest(reading(61.0, "2026-11-23T02:00:00Z")), Some(state.clone()), now).unwrap();
+        assert_eq!(again.outcome, OpOutcome::Updated { updated: vec![], not_updated: vec![] });
+
+        // An older reading arriving late: kept in the history, the newer state stays.
+        let late =
+            apply(EntityOp::Ingest(reading(58.0, "2026-11-23T01:30:00Z")), Some(state.clone()), now).unwrap();
+        assert_eq!(late.op, HISTORY_ONLY);
+        assert_eq!(late.state.unwrap().attrs["power"][0].content, json!(61.0));
+        assert_eq!(late.written["power"][0].content, json!(58.0));
+        assert_eq!(late.written["power"][0].modified_at, Some(now));
+
+        // A new entity is created from its first reading.
+        let e = parse_entity(&json!({"id": "urn:ngsi-ld:Streetlight:9", "type": "Streetlight", "power": 5}))
+            .unwrap();
+        assert_eq!(apply(EntityOp::Ingest(e), None, now).unwrap().op, "create");
     }
 
     #[test]

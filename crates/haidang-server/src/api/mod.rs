@@ -5,6 +5,7 @@
 pub mod audit;
 mod auth;
 mod hub;
+mod ingest;
 mod orgs;
 mod units;
 mod users;
@@ -61,6 +62,8 @@ pub fn router() -> (axum::Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(audit::query_audit))
         .routes(routes!(hub::list_schemas))
         .routes(routes!(hub::get_schema, hub::put_schema, hub::delete_schema))
+        .routes(routes!(ingest::list_connectors))
+        .routes(routes!(ingest::list_dead_letters))
         .split_for_parts()
 }
 

@@ -14,6 +14,7 @@ mod harness;
 mod http;
 mod hub;
 mod lifecycle;
+mod mqtt;
 mod receiver;
 mod subscriptions;
 mod temporal;

@@ -8,6 +8,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+mod mqtt;
+
+pub use mqtt::{ConnectorConfig, MqttConfig, TopicConfig};
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -18,6 +22,7 @@ pub struct Config {
     pub map: MapConfig,
     pub bus: BusConfig,
     pub hub: HubConfig,
+    pub mqtt: MqttConfig,
     pub log: LogConfig,
 }
 
@@ -401,6 +406,10 @@ impl Config {
                 ));
             }
         }
+        self.mqtt.validate().map_err(|(key, message)| key_error(&key, message))?;
+        if self.mqtt.dead_letter_days == 0 {
+            return Err(key_error("mqtt.dead_letter_days", "must be more than 0"));
+        }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err(key_error("log.format", format!("'{}' is not one of text, json", self.log.format)));
         }
@@ -450,6 +459,9 @@ impl Config {
         let mut copy = self.clone();
         copy.storage.database_url = haidang_store::redact(&copy.storage.database_url);
         copy.bus.nats_url = haidang_store::redact(&copy.bus.nats_url);
+        for c in &mut copy.mqtt.connectors {
+            c.url = haidang_connect::mqtt::Broker::hide(&c.url);
+        }
         toml::to_string_pretty(&copy).unwrap_or_default()
     }
 }

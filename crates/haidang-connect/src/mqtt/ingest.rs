@@ -1,0 +1,182 @@
+//! The MQTT connector: subscribes to its topics at QoS 1 in a persistent session, hands each
+//! batch of messages to the hub's ingestor, and acknowledges them only once the ingestor has
+//! committed them (readings and dead letters alike). A crash before that leaves the messages
+//! unacknowledged, and the broker sends them again when the connector is back.
+//!
+//! MQTT 5, because its client says how many messages the broker may send before the first
+//! acknowledgement (receive maximum): with MQTT 3.1.1 the broker's own limit (20 in Mosquitto)
+//! would cap ingestion at 20 messages a commit.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use haidang_core::hub::ingestor::{Ingestor, Message};
+use rumqttc::v5::mqttbytes::v5::{Filter, Packet, Publish};
+use rumqttc::v5::mqttbytes::QoS;
+use rumqttc::v5::{AsyncClient, Event, MqttOptions};
+use tokio::sync::{mpsc, watch};
+
+use super::{next_backoff, Broker};
+
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    pub name: String,
+    pub broker: Broker,
+    /// Stable across restarts: the broker keeps the session (and the unacknowledged messages)
+    /// under it.
+    pub client_id: String,
+    pub filters: Vec<String>,
+    /// Messages the broker may send before they are acknowledged.
+    pub receive_maximum: u16,
+    /// Messages handed to the hub at once, at most.
+    pub max_batch: usize,
+}
+
+/// How long the broker keeps the session while the connector is away (a week: longer than
+/// any maintenance window).
+const SESSION_EXPIRY_SECS: u32 = 7 * 24 * 3600;
+/// After the hub failed a batch, the wait before trying the same batch again.
+const RETRY: Duration = Duration::from_secs(2);
+
+fn mqtt_options(o: &IngestOptions) -> MqttOptions {
+    let mut m = MqttOptions::new(o.client_id.clone(), o.broker.host.clone(), o.broker.port);
+    m.set_clean_start(false);
+    m.set_session_expiry_interval(Some(SESSION_EXPIRY_SECS));
+    m.set_manual_acks(true);
+    m.set_receive_maximum(Some(o.receive_maximum.max(1)));
+    m.set_keep_alive(Duration::from_secs(30));
+    m.set_transport(o.broker.transport());
+    m.set_max_packet_size(Some(1024 * 1024));
+    if let Some(user) = &o.broker.username {
+        m.set_credentials(user.clone(), o.broker.password.clone().unwrap_or_default());
+    }
+    m
+}
+
+/// Runs the connector until `stop` turns true, reconnecting with back-off.
+pub async fn run_ingest(options: IngestOptions, ingestor: Arc<Ingestor>, mut stop: watch::Receiver<bool>) {
+    let status = ingestor.status.clone();
+    let capacity = usize::from(options.receive_maximum).max(64) * 2;
+    let (client, mut eventloop) = AsyncClient::new(mqtt_options(&options), capacity);
+    let (tx, mut rx) = mpsc::unbounded_channel::<Publish>();
+    let subscriber = client.clone();
+    let filters = options.filters.clone();
+    let wire_status = status.clone();
+    let name = options.name.clone();
+    // The event loop runs on its own so acknowledgements go out while a batch is written.
+    let wire = tokio::spawn(async move {
+        let mut backoff = Duration::ZERO;
+        loop {
+            match eventloop.poll().await {
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    if tx.send(p).is_err() {
+                        return;
+                    }
+                }
+                Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                    wire_status.connected.store(true, Ordering::Relaxed);
+                    backoff = Duration::ZERO;
+                    tracing::info!(
+                        connector = name,
+                        session_present = ack.session_present,
+                        "connected to the MQTT broker"
+                    );
+                    if !ack.session_present {
+                        let topics = filters.iter().map(|f| Filter::new(f.clone(), QoS::AtLeastOnce));
+                        if let Err(e) = subscriber.try_subscribe_many(topics) {
+                            wire_status.failed(format!("cannot subscribe: {e}"));
+                        }
+                    }
+                }
+                Ok(Event::Incoming(Packet::SubAck(ack))) => {
+                    let refused = ack
+                        .return_codes
+                        .iter()
+                        .zip(&filters)
+                        .filter(|(c, _)| {
+                            !matches!(c, rumqttc::v5::mqttbytes::v5::SubscribeReasonCode::Success(_))
+                        })
+                        .map(|(c, f)| format!("{f}: {c:?}"))
+                        .collect::<Vec<_>>();
+                    if !refused.is_empty() {
+                        wire_status
+                            .failed(format!("the broker refused the subscription to {}", refused.join(", ")));
+                        tracing::error!(
+                            connector = name,
+                            refused = refused.join(", "),
+                            "subscription refused"
+                        );
+                    }
+                }
+                // Sent after every acknowledgement queued before it: the run is over.
+                Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => return,
+                Ok(_) => {}
+                Err(e) => {
+                    wire_status.connected.store(false, Ordering::Relaxed);
+                    wire_status.failed(format!("MQTT connection: {e}"));
+                    backoff = next_backoff(backoff);
+                    tracing::warn!(connector = name, error = %e, retry_in = ?backoff, "MQTT connection lost; reconnecting");
+                    tokio::time::sleep(backoff).await;
+                }
+            }
+        }
+    });
+    loop {
+        let first = tokio::select! {
+            p = rx.recv() => p,
+            _ = stop.changed() => None,
+        };
+        let Some(first) = first else { break };
+        let mut batch = vec![first];
+        while batch.len() < options.max_batch {
+            match rx.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(_) => break,
+            }
+        }
+        let messages: Vec<Message> = batch
+            .iter()
+            .map(|p| Message {
+                topic: String::from_utf8_lossy(&p.topic).into_owned(),
+                payload: p.payload.to_vec(),
+            })
+            .collect();
+        status.received.fetch_add(messages.len() as u64, Ordering::Relaxed);
+        *status.last_message_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(haidang_core::time::now());
+        loop {
+            match ingestor.take(&messages).await {
+                Ok(_) => {
+                    for p in &batch {
+                        if let Err(e) = client.ack(p).await {
+                            tracing::warn!(connector = options.name, error = %e, "cannot acknowledge; the broker will send it again");
+                        }
+                    }
+                    break;
+                }
+                Err(e) => {
+                    status.failed(e.to_string());
+                    tracing::warn!(connector = options.name, error = %e, "the hub did not take a batch; trying it again");
+                    tokio::select! {
+                        _ = tokio::time::sleep(RETRY) => {}
+                        // Unacknowledged: the broker sends them again to the next run.
+                        _ = stop.changed() => { wire.abort(); return; }
+                    }
+                }
+            }
+        }
+        if *stop.borrow() {
+            break;
+        }
+    }
+    // The acknowledgements queued above go out before the connection closes.
+    let _ = client.disconnect().await;
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        while !wire.is_finished() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    wire.abort();
+    status.connected.store(false, Ordering::Relaxed);
+}
