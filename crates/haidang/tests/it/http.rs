@@ -43,6 +43,8 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/hub/schemas/{type}"),
     ("put", "/api/v1/hub/schemas/{type}"),
     ("delete", "/api/v1/hub/schemas/{type}"),
+    ("get", "/api/v1/hub/connectors"),
+    ("get", "/api/v1/hub/dead-letters"),
 ];
 
 #[tokio::test]
