@@ -9,6 +9,7 @@ mod backup;
 mod browser;
 mod cli;
 mod console;
+mod crash;
 mod events;
 mod harness;
 mod http;

@@ -14,6 +14,8 @@ use serde_json::Value;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     Accept,
+    /// Takes each notification after this many milliseconds.
+    Slow(u64),
     Refuse(u16),
     Hang,
 }
@@ -40,8 +42,11 @@ pub struct Receiver {
 async fn take(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> StatusCode {
     shared.attempts.fetch_add(1, Ordering::SeqCst);
     let mode = *shared.mode.lock().unwrap();
+    if let Mode::Slow(ms) = mode {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
     match mode {
-        Mode::Accept => {
+        Mode::Accept | Mode::Slow(_) => {
             let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
             shared.accepted.lock().unwrap().push(Received { headers, body });
             StatusCode::OK
