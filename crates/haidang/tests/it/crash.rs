@@ -45,7 +45,11 @@ impl Server {
         });
         let mut printed = String::new();
         loop {
-            let line = rx.recv_timeout(Duration::from_secs(60)).expect("the server said it is listening");
+            let Ok(line) = rx.recv_timeout(Duration::from_secs(60)) else {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the server did not say it is listening:\n{printed}");
+            };
             printed.push_str(&line);
             printed.push('\n');
             if let Some(url) = line.strip_prefix("Hải Đăng is listening on ") {
@@ -74,6 +78,16 @@ impl Server {
     fn stop(mut self) {
         let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
         let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    /// A failed test leaves no server running.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 
