@@ -12,7 +12,7 @@ use crate::config::Config;
 
 /// Messages handed to the hub at once, at most: enough to amortise a commit, few enough that
 /// one batch is written in a few milliseconds.
-const MAX_BATCH: usize = 2000;
+const MAX_BATCH: usize = 20_000;
 
 pub struct Connector {
     pub options: IngestOptions,

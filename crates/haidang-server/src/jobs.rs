@@ -97,3 +97,22 @@ pub async fn run_dead_letter_pruning(state: Arc<AppState>) {
         }
     }
 }
+
+/// How often the WAL is checkpointed beside the writer (SQLite).
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+/// Keeps SQLite's WAL short without the writer's commits doing it, until aborted.
+pub async fn run_checkpoints(state: Arc<AppState>) {
+    if state.store.backend() != haidang_store::Backend::Sqlite {
+        return;
+    }
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        // 64 MiB of WAL (16,384 pages of 4 KiB) before it starts over.
+        if let Err(e) = state.store.checkpoint(16_384).await {
+            tracing::debug!(error = %e, "WAL checkpoint skipped; tried again shortly");
+        }
+    }
+}

@@ -149,6 +149,7 @@ pub async fn launch(
     let delivery = tokio::spawn(jobs::run_delivery(state.clone(), relay_stopped.clone()));
     let connectors = connectors::spawn(&state.connectors, &relay_stopped);
     let dead_letters = tokio::spawn(jobs::run_dead_letter_pruning(state.clone()));
+    let checkpoints = tokio::spawn(jobs::run_checkpoints(state.clone()));
     let retention = tokio::spawn(jobs::run_retention(state.clone()));
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
@@ -167,6 +168,7 @@ pub async fn launch(
     };
     retention.abort();
     dead_letters.abort();
+    checkpoints.abort();
     // Requests are done: publish and match what they committed, then stop the relay, the
     // notifier and the delivery (which records what its attempts in flight came to).
     let _ = stop_relay.send(true);

@@ -114,11 +114,9 @@ impl Store {
             prev_mac = record.mac.clone();
             out.push(record);
         }
-        for chunk in out.chunks(crate::entities::ROWS_PER_STATEMENT / 2) {
-            let sql = format!(
-                "INSERT INTO audit_log ({COLUMNS}) VALUES {}",
-                crate::entities::placeholders(chunk.len(), 13)
-            );
+        for chunk in out.chunks(self.rows_per_statement() / 2) {
+            let sql =
+                format!("INSERT INTO audit_log ({COLUMNS}) VALUES {}", self.placeholders(chunk.len(), 13));
             let mut q = sqlx::query(&sql);
             for record in chunk {
                 q = q

@@ -7,7 +7,6 @@ use haidang_core::CoreResult;
 use jiff::Timestamp;
 use sqlx::any::AnyRow;
 
-use crate::entities::{placeholders, ROWS_PER_STATEMENT};
 use crate::rows::{int, text, ts, us};
 use crate::{db_err, Store};
 
@@ -30,10 +29,10 @@ impl DeadLetterRepository for Store {
         }
         let _guard = self.write_lock.lock().await;
         let mut tx = self.begin().await?;
-        for chunk in letters.chunks(ROWS_PER_STATEMENT) {
+        for chunk in letters.chunks(self.rows_per_statement()) {
             let sql = format!(
                 "INSERT INTO dead_letters (source, topic, payload, error, at) VALUES {}",
-                placeholders(chunk.len(), 5)
+                self.placeholders(chunk.len(), 5)
             );
             let mut q = sqlx::query(&sql);
             for l in chunk {

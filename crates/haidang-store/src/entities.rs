@@ -17,10 +17,8 @@ use sqlx::{Any, Transaction};
 use crate::rows::{int, list, list_json, opt_text, text, ts, us};
 use crate::{db_err, Store};
 
-/// Rows per multi-row statement. Not more: sqlx's SQLite driver looks every parameter up by
-/// name when it binds, which costs the square of the parameters in a statement (at 200 rows × 6
-/// columns that lookup was the largest item in the profile).
-pub(crate) const ROWS_PER_STATEMENT: usize = 50;
+/// Rows per multi-row statement on PostgreSQL; on SQLite see `Store::rows_per_statement`.
+pub(crate) const ROWS_PER_STATEMENT: usize = 200;
 
 const ENTITY_COLUMNS: &str = "id, types, owner_org, created_at, modified_at, body";
 
@@ -45,25 +43,47 @@ fn document_from_row(row: &AnyRow) -> CoreResult<StoredDocument> {
     })
 }
 
-/// "($1,$2,...),($7,...)" for `rows` rows of `cols` columns.
-pub(crate) fn placeholders(rows: usize, cols: usize) -> String {
-    (0..rows)
-        .map(|r| {
-            let cells: Vec<String> = (1..=cols).map(|c| format!("${}", r * cols + c)).collect();
-            format!("({})", cells.join(","))
-        })
-        .collect::<Vec<_>>()
-        .join(",")
+impl Store {
+    /// Rows per multi-row statement. SQLite takes many (its limit is 32,766 parameters), and
+    /// with anonymous `?` parameters its binding stays linear; named `$n` ones cost the square
+    /// of their number there (sqlx looks each one up by name), which was the largest item in an
+    /// ingest profile at 50 rows a statement.
+    pub(crate) fn rows_per_statement(&self) -> usize {
+        match self.backend {
+            crate::Backend::Sqlite => 500,
+            crate::Backend::Postgres => ROWS_PER_STATEMENT,
+        }
+    }
+
+    /// "(?,?,..),(?,..)" on SQLite, "($1,$2,..),($7,..)" on PostgreSQL, for `rows` rows of `cols`.
+    pub(crate) fn placeholders(&self, rows: usize, cols: usize) -> String {
+        let sqlite = self.backend == crate::Backend::Sqlite;
+        (0..rows)
+            .map(|r| {
+                let cells: Vec<String> = (1..=cols)
+                    .map(|c| if sqlite { "?".to_string() } else { format!("${}", r * cols + c) })
+                    .collect();
+                format!("({})", cells.join(","))
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// "?,?,?" or "$1,$2,$3": an IN list of `n` parameters, nothing else in the statement.
+    pub(crate) fn list_marks(&self, n: usize) -> String {
+        let sqlite = self.backend == crate::Backend::Sqlite;
+        (1..=n).map(|i| if sqlite { "?".to_string() } else { format!("${i}") }).collect::<Vec<_>>().join(",")
+    }
 }
 
 impl Store {
     async fn put_entities(&self, tx: &mut Transaction<'static, Any>, rows: &[&EntityRow]) -> CoreResult<()> {
-        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        for chunk in rows.chunks(self.rows_per_statement()) {
             let sql = format!(
                 "INSERT INTO entities ({ENTITY_COLUMNS}) VALUES {} ON CONFLICT (id) DO UPDATE SET \
                  types = excluded.types, owner_org = excluded.owner_org, created_at = excluded.created_at, \
                  modified_at = excluded.modified_at, body = excluded.body",
-                placeholders(chunk.len(), 6)
+                self.placeholders(chunk.len(), 6)
             );
             let mut q = sqlx::query(&sql);
             for row in chunk {
@@ -81,9 +101,8 @@ impl Store {
     }
 
     async fn delete_entities(&self, tx: &mut Transaction<'static, Any>, ids: &[&str]) -> CoreResult<()> {
-        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
-            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-            let sql = format!("DELETE FROM entities WHERE id IN ({})", marks.join(","));
+        for chunk in ids.chunks(self.rows_per_statement()) {
+            let sql = format!("DELETE FROM entities WHERE id IN ({})", self.list_marks(chunk.len()));
             let mut q = sqlx::query(&sql);
             for id in chunk {
                 q = q.bind(id.to_string());
@@ -98,10 +117,10 @@ impl Store {
         tx: &mut Transaction<'static, Any>,
         changes: &[EntityChange],
     ) -> CoreResult<()> {
-        for chunk in changes.chunks(ROWS_PER_STATEMENT) {
+        for chunk in changes.chunks(self.rows_per_statement()) {
             let sql = format!(
                 "INSERT INTO entity_changes (entity_id, op, at, actor, body) VALUES {}",
-                placeholders(chunk.len(), 5)
+                self.placeholders(chunk.len(), 5)
             );
             let mut q = sqlx::query(&sql);
             for c in chunk {
@@ -177,9 +196,11 @@ const CONTEXT_KINDS: [&str; 2] = ["hosted", "cached"];
 impl EntityRepository for Store {
     async fn load_entities(&self, ids: &[String]) -> CoreResult<Vec<EntityRow>> {
         let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(ROWS_PER_STATEMENT * 2) {
-            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-            let sql = format!("SELECT {ENTITY_COLUMNS} FROM entities WHERE id IN ({})", marks.join(","));
+        for chunk in ids.chunks(self.rows_per_statement()) {
+            let sql = format!(
+                "SELECT {ENTITY_COLUMNS} FROM entities WHERE id IN ({})",
+                self.list_marks(chunk.len())
+            );
             let mut q = sqlx::query(&sql);
             for id in chunk {
                 q = q.bind(id.clone());

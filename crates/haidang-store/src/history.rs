@@ -7,7 +7,6 @@ use jiff::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
 
-use crate::entities::{placeholders, ROWS_PER_STATEMENT};
 use crate::rows::{int, opt_text, text, ts, us};
 use crate::{db_err, Store};
 
@@ -32,10 +31,10 @@ impl Store {
         tx: &mut Transaction<'static, Any>,
         rows: &[InstanceRow],
     ) -> CoreResult<()> {
-        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        for chunk in rows.chunks(self.rows_per_statement()) {
             let sql = format!(
                 "INSERT INTO attribute_instances (entity_id, attr, dataset_id, at, created_at, body) VALUES {}",
-                placeholders(chunk.len(), 6)
+                self.placeholders(chunk.len(), 6)
             );
             let mut q = sqlx::query(&sql);
             for r in chunk {

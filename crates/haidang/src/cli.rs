@@ -59,6 +59,8 @@ pub enum Command {
     Bench(BenchArgs),
     /// Load generator for the data hub (NGSI-LD writes and queries) against a running server.
     BenchIngest(IngestArgs),
+    /// Load generator for MQTT ingestion (and notification fan-out) against a running server.
+    BenchMqtt(MqttBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -258,4 +260,44 @@ pub struct IngestArgs {
     /// time lastN=100 and a 24-hour hourly average over 100 entities); 0 for none.
     #[arg(long, default_value_t = 0)]
     pub history_per_entity: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct MqttBenchArgs {
+    /// Base URL of a running server with a connector on `--topic-prefix` (see docs/BENCHMARKS.md).
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// Account to sign in with (reads the connector's counters, makes the subscriptions).
+    #[arg(long, default_value = "operator")]
+    pub username: String,
+    /// Password (read from standard input when absent).
+    #[arg(long)]
+    pub password: Option<String>,
+    /// The broker the connector takes from.
+    #[arg(long, default_value = "mqtt://127.0.0.1:1883")]
+    pub broker: String,
+    /// The connector's name in the server's configuration.
+    #[arg(long, default_value = "bench")]
+    pub connector: String,
+    /// Readings go to <prefix>/air/station-NNNNN/data.
+    #[arg(long, default_value = "bench")]
+    pub topic_prefix: String,
+    /// Readings to publish.
+    #[arg(long, default_value_t = 200_000)]
+    pub messages: usize,
+    /// Stations (entities) they come from.
+    #[arg(long, default_value_t = 1000)]
+    pub stations: usize,
+    /// Publishing connections.
+    #[arg(long, default_value_t = 2)]
+    pub publishers: usize,
+    /// Readings per second over all publishers; 0: as fast as the broker takes them.
+    #[arg(long, default_value_t = 0)]
+    pub rate: usize,
+    /// Subscriptions to make first, each on one station (the fan-out figure); 0 for none.
+    #[arg(long, default_value_t = 0)]
+    pub subscriptions: usize,
+    /// How long to wait for the connector to have taken every reading.
+    #[arg(long, default_value_t = 300)]
+    pub timeout_secs: u64,
 }

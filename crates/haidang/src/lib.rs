@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod bench_ingest;
+pub mod bench_mqtt;
 pub mod bench_temporal;
 pub mod cli;
 pub mod commands;

@@ -7,6 +7,10 @@ use haidang::cli::{Cli, Command};
 use haidang::{commands, load_config};
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc rather than glibc's malloc: see the note in Cargo.toml.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn init_logging(format: &str, level: &str) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
@@ -61,6 +65,7 @@ fn main() -> ExitCode {
             Command::Audit(cmd) => commands::audit(config, cmd).await,
             Command::Bench(args) => haidang::bench::run(args).await,
             Command::BenchIngest(args) => haidang::bench_ingest::run(args).await,
+            Command::BenchMqtt(args) => haidang::bench_mqtt::run(args).await,
             Command::PrintDefaultConfig => Ok(()),
         }
     });

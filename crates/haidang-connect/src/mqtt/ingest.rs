@@ -11,11 +11,15 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use haidang_core::hub::ingestor::{Ingestor, Message};
+use std::collections::VecDeque;
+
+use haidang_core::hub::ingestor::{Ingestor, Message, Taken};
+use haidang_core::CoreResult;
 use rumqttc::v5::mqttbytes::v5::{Filter, Packet, Publish};
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::{AsyncClient, Event, MqttOptions};
 use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 
 use super::{next_backoff, Broker};
 
@@ -38,6 +42,23 @@ pub struct IngestOptions {
 const SESSION_EXPIRY_SECS: u32 = 7 * 24 * 3600;
 /// After the hub failed a batch, the wait before trying the same batch again.
 const RETRY: Duration = Duration::from_secs(2);
+/// Batches handed to the hub and not yet committed, at most.
+const BATCHES_IN_FLIGHT: usize = 3;
+
+/// A batch handed to the hub: the messages to acknowledge, what was handed, the hub's answer.
+type InFlight = (Vec<Publish>, Arc<Vec<Message>>, JoinHandle<CoreResult<Taken>>);
+
+/// Hands a batch to the hub (after `wait`) on a task of its own.
+fn take(
+    ingestor: Arc<Ingestor>,
+    messages: Arc<Vec<Message>>,
+    wait: Duration,
+) -> JoinHandle<CoreResult<Taken>> {
+    tokio::spawn(async move {
+        tokio::time::sleep(wait).await;
+        ingestor.take(&messages).await
+    })
+}
 
 fn mqtt_options(o: &IngestOptions) -> MqttOptions {
     let mut m = MqttOptions::new(o.client_id.clone(), o.broker.host.clone(), o.broker.port);
@@ -122,51 +143,66 @@ pub async fn run_ingest(options: IngestOptions, ingestor: Arc<Ingestor>, mut sto
             }
         }
     });
+    // Batches in flight, oldest first: the hub works out the next while the one before
+    // commits, so a connector keeps a few going. Each is acknowledged, in order, once written.
+    let mut pending: VecDeque<InFlight> = VecDeque::new();
+    let mut stopping = false;
     loop {
-        let first = tokio::select! {
-            p = rx.recv() => p,
-            _ = stop.changed() => None,
-        };
-        let Some(first) = first else { break };
-        let mut batch = vec![first];
-        while batch.len() < options.max_batch {
-            match rx.try_recv() {
-                Ok(p) => batch.push(p),
-                Err(_) => break,
-            }
+        if stopping && pending.is_empty() {
+            break;
         }
-        let messages: Vec<Message> = batch
-            .iter()
-            .map(|p| Message {
-                topic: String::from_utf8_lossy(&p.topic).into_owned(),
-                payload: p.payload.to_vec(),
-            })
-            .collect();
-        status.received.fetch_add(messages.len() as u64, Ordering::Relaxed);
-        *status.last_message_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(haidang_core::time::now());
-        loop {
-            match ingestor.take(&messages).await {
-                Ok(_) => {
-                    for p in &batch {
-                        if let Err(e) = client.ack(p).await {
-                            tracing::warn!(connector = options.name, error = %e, "cannot acknowledge; the broker will send it again");
+        tokio::select! {
+            first = rx.recv(), if !stopping && pending.len() < BATCHES_IN_FLIGHT => {
+                let Some(first) = first else { stopping = true; continue };
+                let mut batch = vec![first];
+                while batch.len() < options.max_batch {
+                    match rx.try_recv() {
+                        Ok(p) => batch.push(p),
+                        Err(_) => break,
+                    }
+                }
+                let messages: Arc<Vec<Message>> = Arc::new(
+                    batch
+                        .iter()
+                        .map(|p| Message {
+                            topic: String::from_utf8_lossy(&p.topic).into_owned(),
+                            payload: p.payload.to_vec(),
+                        })
+                        .collect(),
+                );
+                status.received.fetch_add(messages.len() as u64, Ordering::Relaxed);
+                *status.last_message_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(haidang_core::time::now());
+                let task = take(ingestor.clone(), messages.clone(), Duration::ZERO);
+                pending.push_back((batch, messages, task));
+            }
+            done = async { match pending.front_mut() { Some((_, _, task)) => task.await, None => std::future::pending().await } } => {
+                let Some((batch, messages, _)) = pending.pop_front() else { continue };
+                match done {
+                    Ok(Ok(_)) => {
+                        for p in &batch {
+                            if let Err(e) = client.ack(p).await {
+                                tracing::warn!(connector = options.name, error = %e, "cannot acknowledge; the broker will send it again");
+                            }
                         }
                     }
-                    break;
-                }
-                Err(e) => {
-                    status.failed(e.to_string());
-                    tracing::warn!(connector = options.name, error = %e, "the hub did not take a batch; trying it again");
-                    tokio::select! {
-                        _ = tokio::time::sleep(RETRY) => {}
-                        // Unacknowledged: the broker sends them again to the next run.
-                        _ = stop.changed() => { wire.abort(); return; }
+                    outcome => {
+                        let why = match outcome {
+                            Ok(Err(e)) => e.to_string(),
+                            Err(e) => e.to_string(),
+                            Ok(Ok(_)) => String::new(),
+                        };
+                        status.failed(why.clone());
+                        tracing::warn!(connector = options.name, error = why, "the hub did not take a batch; trying it again");
+                        if stopping {
+                            // Unacknowledged: the broker sends them again to the next run.
+                            continue;
+                        }
+                        let task = take(ingestor.clone(), messages.clone(), RETRY);
+                        pending.push_front((batch, messages, task));
                     }
                 }
             }
-        }
-        if *stop.borrow() {
-            break;
+            _ = stop.changed(), if !stopping => stopping = true,
         }
     }
     // The acknowledgements queued above go out before the connection closes.

@@ -48,8 +48,9 @@ pub enum EntityOp {
     AddHistory(Entity),
     /// A reading from a connector (MQTT): created if new, else its attributes put, except that
     /// a reading the entity already has (same observedAt and value: a message delivered again
-    /// after a crash) is written once, and one older than the current reading goes to the
-    /// history without overwriting the newer state (messages out of order).
+    /// after a crash; or an unchanged value without a time) is written once, and one older
+    /// than the current reading goes to the history without overwriting the newer state
+    /// (messages out of order).
     Ingest(Entity),
 }
 
@@ -433,11 +434,21 @@ pub fn apply(op: EntityOp, current: Option<Entity>, now: Timestamp) -> Result<Ap
                 let old = cur.attrs.get(&name);
                 for n in instances {
                     let o = old.and_then(|o| o.iter().find(|o| o.dataset_id == n.dataset_id));
-                    match o.map(|o| (o, o.observed_at, n.observed_at)) {
-                        Some((o, Some(a), Some(b)))
-                            if a == b && o.content == n.content && o.unit_code == n.unit_code => {}
-                        Some((_, Some(a), Some(b))) if b < a => late.entry(name.clone()).or_default().push(n),
-                        _ => current.entry(name.clone()).or_insert_with(Vec::new).push(n),
+                    // The same reading (or, without a time, the same value, such as a
+                    // station's fixed location sent with every message) is not written again.
+                    let repeat = o.is_some_and(|o| {
+                        o.observed_at == n.observed_at && o.content == n.content && o.unit_code == n.unit_code
+                    });
+                    let older = o.is_some_and(
+                        |o| matches!((o.observed_at, n.observed_at), (Some(a), Some(b)) if b < a),
+                    );
+                    if repeat {
+                        continue;
+                    }
+                    if older {
+                        late.entry(name.clone()).or_default().push(n);
+                    } else {
+                        current.entry(name.clone()).or_insert_with(Vec::new).push(n);
                     }
                 }
             }

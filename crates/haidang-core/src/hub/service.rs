@@ -170,6 +170,7 @@ impl HubService {
             index: index.clone(),
             schemas: schemas.clone(),
             delete_history: options.delete_history,
+            recent: Default::default(),
         };
         spawn_writer(writer, rx)?;
         Ok(HubService {
@@ -577,18 +578,31 @@ async fn rebuild(repo: &dyn Repositories) -> CoreResult<EntityIndex> {
     Ok(index)
 }
 
-/// The writer gets a thread and a runtime of its own. On the shared runtime every await of a
-/// group (the read, each statement, the commit) queued behind all the requests in flight, so
-/// under load a group waited far longer than it worked, and every request waits for its group.
-/// The thread ends when the service, the last sender, is dropped.
+/// The writer gets a thread and a runtime of its own, and so does its committer. On the shared
+/// runtime every await of a group (the read, each statement, the commit) queued behind all the
+/// requests in flight, so under load a group waited far longer than it worked. Two threads let
+/// one group be worked out while the one before is written: on SQLite each statement is a
+/// round trip to the driver's own thread, so the writer alone left the disk idle while it
+/// computed, and the CPU idle while it wrote. The threads end when the service, the last
+/// sender, is dropped.
 fn spawn_writer(writer: Writer, rx: mpsc::Receiver<Job>) -> CoreResult<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CoreError::Internal(format!("writer runtime: {e}")))?;
+    let runtime = |name: &str| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| CoreError::Internal(format!("{name} runtime: {e}")))
+    };
+    let (commits, committer_rx) = mpsc::channel(1);
+    let repo = writer.repo.clone();
+    let committer = runtime("committer")?;
+    std::thread::Builder::new()
+        .name("hub-committer".into())
+        .spawn(move || committer.block_on(super::writer::run_committer(repo, committer_rx)))
+        .map_err(|e| CoreError::Internal(format!("committer thread: {e}")))?;
+    let rt = runtime("writer")?;
     std::thread::Builder::new()
         .name("hub-writer".into())
-        .spawn(move || runtime.block_on(writer.run(rx)))
+        .spawn(move || rt.block_on(writer.run(rx, commits)))
         .map_err(|e| CoreError::Internal(format!("writer thread: {e}")))?;
     Ok(())
 }

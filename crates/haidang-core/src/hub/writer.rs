@@ -46,7 +46,14 @@ pub(crate) struct Writer {
     pub schemas: Schemas,
     /// A deleted entity's history goes with it.
     pub delete_history: bool,
+    /// The entities this writer committed last, as committed: an update of a sensor that
+    /// reported a moment ago needs no read and no parse of its body. Only this writer changes
+    /// entities, so what it holds is what the store holds.
+    pub recent: std::sync::Mutex<HashMap<String, Entity>>,
 }
+
+/// Entities the writer keeps (a few kilobytes each); past this, it starts over.
+const RECENT_CAPACITY: usize = 20_000;
 
 /// An entity as the group sees it: the state, its owner, and whether the group changed it.
 #[derive(Clone)]
@@ -72,9 +79,78 @@ pub(crate) fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(|p| p.into_inner())
 }
 
+/// A group's rows, written in one transaction.
+pub(crate) struct Rows {
+    writes: Vec<EntityWrite>,
+    changes: Vec<EntityChange>,
+    history: Vec<InstanceRow>,
+    audits: Vec<AuditEvent>,
+}
+
+/// The rows and where to say how their commit went.
+pub(crate) struct Commit {
+    rows: Rows,
+    done: oneshot::Sender<CoreResult<()>>,
+}
+
+/// A group worked out and waiting for its commit: its jobs' answers, and the entities it
+/// changed (in first-touch order: new entities take index slots in the order they were sent).
+struct Prepared {
+    jobs: Vec<Job>,
+    results: Vec<Vec<HubResult<OpOutcome>>>,
+    touched: Vec<(String, Current)>,
+    at: Timestamp,
+}
+
+struct InFlight {
+    group: Prepared,
+    done: oneshot::Receiver<CoreResult<()>>,
+}
+
+enum Next {
+    Job(Option<Job>),
+    Committed(CoreResult<()>),
+}
+
+fn committed(r: Result<CoreResult<()>, oneshot::error::RecvError>) -> CoreResult<()> {
+    r.unwrap_or_else(|_| Err(CoreError::Internal("the entity committer has stopped".into())))
+}
+
+/// Runs the committer: each group's rows in one transaction, one group at a time, in order.
+pub(crate) async fn run_committer(repo: Arc<dyn Repositories>, mut rx: mpsc::Receiver<Commit>) {
+    while let Some(Commit { rows, done }) = rx.recv().await {
+        let started = std::time::Instant::now();
+        let r = repo.write_entities(&rows.writes, &rows.changes, &rows.history, &rows.audits).await;
+        metrics::histogram!("haidang_hub_commit_seconds").record(started.elapsed().as_secs_f64());
+        let _ = done.send(r);
+    }
+}
+
 impl Writer {
-    pub async fn run(self, mut rx: mpsc::Receiver<Job>) {
-        while let Some(first) = rx.recv().await {
+    /// Takes groups of jobs and works each out while the one before commits (on the committer's
+    /// thread): the next group reads the committing one's entities from it, not from the store,
+    /// and is answered only after that commit. Should it fail, the group worked out on top of it
+    /// fails too, as nothing of either was kept.
+    pub async fn run(self, mut rx: mpsc::Receiver<Job>, commits: mpsc::Sender<Commit>) {
+        let mut inflight: Option<InFlight> = None;
+        loop {
+            let next = match inflight.as_mut() {
+                Some(f) => tokio::select! {
+                    job = rx.recv() => Next::Job(job),
+                    r = &mut f.done => Next::Committed(committed(r)),
+                },
+                None => Next::Job(rx.recv().await),
+            };
+            let first = match next {
+                Next::Committed(r) => {
+                    if let Some(f) = inflight.take() {
+                        self.finish(f.group, r);
+                    }
+                    continue;
+                }
+                Next::Job(None) => break,
+                Next::Job(Some(job)) => job,
+            };
             let mut ops = first.ops.len();
             let mut jobs = vec![first];
             while ops < MAX_GROUP_OPS {
@@ -87,18 +163,66 @@ impl Writer {
                 }
             }
             metrics::histogram!("haidang_hub_group_ops").record(ops as f64);
-            self.commit_group(jobs).await;
+            let overlay: HashMap<String, Current> = inflight
+                .as_ref()
+                .map(|f| {
+                    f.group
+                        .touched
+                        .iter()
+                        .map(|(id, c)| (id.clone(), Current { changed: false, ..c.clone() }))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let started = std::time::Instant::now();
+            let prepared = self.prepare(jobs, &overlay).await;
+            metrics::histogram!("haidang_hub_prepare_seconds").record(started.elapsed().as_secs_f64());
+            if let Some(f) = inflight.take() {
+                let waited = std::time::Instant::now();
+                let r = committed(f.done.await);
+                metrics::histogram!("haidang_hub_commit_wait_seconds").record(waited.elapsed().as_secs_f64());
+                let failure = r.as_ref().err().map(|e| CoreError::Storage(e.to_string()));
+                self.finish(f.group, r);
+                if let Some(e) = failure {
+                    match prepared {
+                        Ok((group, _)) => fail_all(group.jobs, e),
+                        Err((jobs, _)) => fail_all(jobs, e),
+                    }
+                    continue;
+                }
+            }
+            match prepared {
+                Err((jobs, e)) => fail_all(jobs, e),
+                Ok((group, None)) => self.finish(group, Ok(())),
+                Ok((group, Some(rows))) => {
+                    let (done_tx, done) = oneshot::channel();
+                    if commits.send(Commit { rows, done: done_tx }).await.is_err() {
+                        fail_all(group.jobs, CoreError::Internal("the entity committer has stopped".into()));
+                        continue;
+                    }
+                    inflight = Some(InFlight { group, done });
+                }
+            }
+        }
+        if let Some(f) = inflight.take() {
+            let r = committed(f.done.await);
+            self.finish(f.group, r);
         }
     }
 
-    async fn commit_group(&self, mut jobs: Vec<Job>) {
+    /// Applies the group's operations, in order, on the entities as `overlay` (the committing
+    /// group) or the store has them; answers the group and the rows to commit (None: nothing
+    /// to write).
+    async fn prepare(
+        &self,
+        mut jobs: Vec<Job>,
+        overlay: &HashMap<String, Current>,
+    ) -> Result<(Prepared, Option<Rows>), (Vec<Job>, CoreError)> {
         let at = now();
         let mut group: HashMap<String, Current> = HashMap::new();
-        // First-touch order: new entities take index slots in the order they were sent.
         let mut order: Vec<String> = Vec::new();
-        let loaded = match self.load_needed(&jobs).await {
+        let loaded = match self.load_needed(&jobs, overlay).await {
             Ok(l) => l,
-            Err(e) => return fail_all(jobs, e),
+            Err(e) => return Err((jobs, e)),
         };
         let mut changes = Vec::new();
         let mut history = Vec::new();
@@ -117,7 +241,7 @@ impl Writer {
                 let id = op.entity_id().to_string();
                 // One copy per operation; a refused operation leaves the group's state as it was.
                 let known = group.contains_key(&id);
-                let current = match group.get(&id) {
+                let current = match group.get(&id).or_else(|| overlay.get(&id)) {
                     Some(c) => c.clone(),
                     None => self.current_of(&id, &op, &loaded),
                 };
@@ -146,62 +270,104 @@ impl Writer {
             }
             results.push(out);
         }
-        let touched: Vec<(&String, &Current)> =
-            order.iter().filter_map(|id| group.get(id).map(|c| (id, c))).filter(|(_, c)| c.changed).collect();
+        let touched: Vec<(String, Current)> = order
+            .into_iter()
+            .filter_map(|id| group.remove(&id).map(|c| (id, c)))
+            .filter(|(_, c)| c.changed)
+            .collect();
         let mut writes = Vec::with_capacity(touched.len());
         for (id, cur) in &touched {
             match &cur.entity {
                 Some(e) => match row_of(e, cur.owner.clone()) {
                     Ok(row) => writes.push(EntityWrite::Put(row)),
-                    Err(err) => return fail_all(jobs, err),
+                    Err(err) => return Err((jobs, err)),
                 },
                 None => {
-                    writes.push(EntityWrite::Delete((*id).clone()));
+                    writes.push(EntityWrite::Delete(id.clone()));
                     if self.delete_history {
-                        writes.push(EntityWrite::ForgetHistory((*id).clone()));
+                        writes.push(EntityWrite::ForgetHistory(id.clone()));
                     }
                 }
             }
         }
-        if !writes.is_empty() || !audits.is_empty() {
-            if let Err(e) = self.repo.write_entities(&writes, &changes, &history, &audits).await {
-                return fail_all(jobs, e);
-            }
+        let rows =
+            (!writes.is_empty() || !audits.is_empty()).then_some(Rows { writes, changes, history, audits });
+        Ok((Prepared { jobs, results, touched, at }, rows))
+    }
+
+    /// After the group's commit: the index and the recent entities move, and every job is
+    /// answered (refused whole when the commit failed).
+    fn finish(&self, group: Prepared, committed: CoreResult<()>) {
+        if let Err(e) = committed {
+            return fail_all(group.jobs, e);
+        }
+        if !group.touched.is_empty() {
             let mut index = write(&self.index);
-            for (id, cur) in &touched {
-                match &cur.entity {
+            let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+            if recent.len() + group.touched.len() > RECENT_CAPACITY {
+                recent.clear();
+            }
+            for (id, cur) in group.touched {
+                match cur.entity {
                     Some(e) => {
-                        let created = e.created_at.unwrap_or(at).as_microsecond();
-                        index.put(e, cur.owner.as_deref(), created);
+                        let created = e.created_at.unwrap_or(group.at).as_microsecond();
+                        index.put(&e, cur.owner.as_deref(), created);
+                        recent.insert(id, e);
                     }
-                    None => index.remove(id),
+                    None => {
+                        index.remove(&id);
+                        recent.remove(&id);
+                    }
                 }
             }
         }
-        for (job, out) in jobs.into_iter().zip(results) {
+        for (job, out) in group.jobs.into_iter().zip(group.results) {
             let _ = job.reply.send(Ok(out));
         }
     }
 
     /// The bodies the group's operations need, in one read.
-    async fn load_needed(&self, jobs: &[Job]) -> CoreResult<HashMap<String, Entity>> {
+    async fn load_needed(
+        &self,
+        jobs: &[Job],
+        overlay: &HashMap<String, Current>,
+    ) -> CoreResult<HashMap<String, Entity>> {
         let ids: Vec<String> = {
             let index = read(&self.index);
             let mut ids: Vec<String> = jobs
                 .iter()
                 .flat_map(|j| j.ops.iter())
-                .filter(|(op, _)| op.needs_current() && index.contains(op.entity_id()))
+                .filter(|(op, _)| {
+                    op.needs_current()
+                        && !overlay.contains_key(op.entity_id())
+                        && index.contains(op.entity_id())
+                })
                 .map(|(op, _)| op.entity_id().to_string())
                 .collect();
             ids.sort_unstable();
             ids.dedup();
             ids
         };
-        if ids.is_empty() {
-            return Ok(HashMap::new());
+        let mut found = HashMap::with_capacity(ids.len());
+        let missing: Vec<String> = {
+            // Taken out, not copied: the group puts back what it commits.
+            let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+            ids.into_iter()
+                .filter(|id| match recent.remove(id) {
+                    Some(e) => {
+                        found.insert(id.clone(), e);
+                        false
+                    }
+                    None => true,
+                })
+                .collect()
+        };
+        if !missing.is_empty() {
+            for r in self.repo.load_entities(&missing).await? {
+                found.insert(r.id.clone(), entity_from_row(&r)?);
+            }
         }
-        let rows = self.repo.load_entities(&ids).await?;
-        rows.iter().map(|r| Ok((r.id.clone(), entity_from_row(r)?))).collect()
+        Ok(found)
     }
 
     fn current_of(&self, id: &str, op: &EntityOp, loaded: &HashMap<String, Entity>) -> Current {

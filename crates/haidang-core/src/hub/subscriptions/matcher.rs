@@ -165,6 +165,14 @@ impl Compiled {
         self.selectors.iter().map(|s| s.type_iri.clone()).collect()
     }
 
+    /// The entity ids it selects, when every selector names one (else None).
+    fn entity_ids(&self) -> Option<Vec<String>> {
+        if self.selectors.is_empty() {
+            return None;
+        }
+        self.selectors.iter().map(|s| s.id.clone()).collect()
+    }
+
     fn selects(&self, entity_id: &str, types: &[String]) -> bool {
         self.selectors.is_empty()
             || self.selectors.iter().any(|s| {
@@ -272,10 +280,14 @@ impl Compiled {
     }
 }
 
-/// The subscriptions in force, by the types they select.
+/// The subscriptions in force, by the entities or types they select: a change is checked only
+/// against those that could want it (a thousand subscriptions each on one station cost a
+/// lookup per change, not a thousand checks).
 #[derive(Default)]
 pub struct Registry {
     subs: HashMap<String, Arc<Compiled>>,
+    /// Those whose every selector names an entity id.
+    by_id: HashMap<String, Vec<Arc<Compiled>>>,
     by_type: HashMap<String, Vec<Arc<Compiled>>>,
     /// Those that select by watched attributes alone (any type).
     any_type: Vec<Arc<Compiled>>,
@@ -315,9 +327,18 @@ impl Registry {
     }
 
     fn reindex(&mut self) {
+        self.by_id.clear();
         self.by_type.clear();
         self.any_type.clear();
         for sub in self.subs.values() {
+            if let Some(mut ids) = sub.entity_ids() {
+                ids.sort();
+                ids.dedup();
+                for id in ids {
+                    self.by_id.entry(id).or_default().push(sub.clone());
+                }
+                continue;
+            }
             let mut types = sub.type_iris();
             types.sort();
             types.dedup();
@@ -330,9 +351,10 @@ impl Registry {
         }
     }
 
-    /// The subscriptions that could want a change to an entity of these types.
-    pub fn candidates(&self, types: &[String]) -> Vec<Arc<Compiled>> {
+    /// The subscriptions that could want a change to this entity (of these types).
+    pub fn candidates(&self, entity_id: &str, types: &[String]) -> Vec<Arc<Compiled>> {
         let mut out: Vec<Arc<Compiled>> = self.any_type.clone();
+        out.extend(self.by_id.get(entity_id).into_iter().flatten().cloned());
         for t in types {
             for s in self.by_type.get(t).into_iter().flatten() {
                 if !out.iter().any(|o| Arc::ptr_eq(o, s)) {

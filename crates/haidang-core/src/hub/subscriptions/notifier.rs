@@ -89,7 +89,11 @@ fn state_at_change(record: &EntityChangeRecord, current: Option<&Entity>) -> Opt
         .collect();
     body.retain(|k, v| k != "deletedAttribute" && v.as_str() != Some(NGSI_LD_NULL));
     if !body.contains_key("type") {
-        body.insert("type".into(), Value::Array(Vec::new()));
+        let types = current.map(|c| c.types.clone()).unwrap_or_default();
+        if types.is_empty() {
+            return None;
+        }
+        body.insert("type".into(), Value::Array(types.into_iter().map(Value::String).collect()));
     }
     let written = parse_entity(&Value::Object(body)).ok()?;
     let whole = matches!(record.change.op.as_str(), "create" | "replace");
@@ -202,7 +206,7 @@ impl Notifier {
             let registry = read(&self.svc.registry);
             for (i, record) in page.iter().enumerate() {
                 let Some(view) = ChangeView::of(record) else { continue };
-                for sub in registry.candidates(&view.types) {
+                for sub in registry.candidates(&view.entity_id, &view.types) {
                     if !sub.listens(at) {
                         continue;
                     }
@@ -409,5 +413,64 @@ impl Notifier {
         }
         out.truncate(PERIODIC_CAP);
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::repo::EntityChange;
+    use serde_json::json;
+
+    const V: &str = "https://uri.etsi.org/ngsi-ld/default-context/";
+
+    fn record(op: &str, body: Value) -> EntityChangeRecord {
+        EntityChangeRecord {
+            seq: 9,
+            change: EntityChange {
+                entity_id: "urn:ngsi-ld:RiverGauge:1".into(),
+                op: op.into(),
+                at: "2026-12-02T01:00:00Z".parse().unwrap(),
+                actor: None,
+                body: body.to_string(),
+            },
+        }
+    }
+
+    #[test]
+    fn a_change_is_notified_as_it_left_the_entity_not_as_the_entity_is_now() {
+        let now = parse_entity(&json!({
+            "id": "urn:ngsi-ld:RiverGauge:1", "type": format!("{V}RiverGauge"),
+            format!("{V}waterLevel"): {"type": "Property", "value": 2.5},
+            format!("{V}status"): {"type": "Property", "value": "normal"}
+        }))
+        .unwrap();
+        // The peak an earlier update wrote, read after a later one.
+        let peak = record(
+            "update",
+            json!({"id": "urn:ngsi-ld:RiverGauge:1", "type": format!("{V}RiverGauge"),
+                                           format!("{V}waterLevel"): {"type": "Property", "value": 6.5}}),
+        );
+        let state = state_at_change(&peak, Some(&now)).unwrap();
+        assert_eq!(state.attrs[&format!("{V}waterLevel")][0].content, json!(6.5));
+        assert_eq!(state.attrs[&format!("{V}status")][0].content, json!("normal"), "the rest as it is now");
+
+        // A removed attribute is gone from the notified entity.
+        let removed = record(
+            "update",
+            json!({"id": "urn:ngsi-ld:RiverGauge:1", format!("{V}status"): "urn:ngsi-ld:null"}),
+        );
+        let state = state_at_change(&removed, Some(&now)).unwrap();
+        assert!(!state.attrs.contains_key(&format!("{V}status")));
+        assert_eq!(state.types, vec![format!("{V}RiverGauge")]);
+
+        // An entity created and deleted since is notified from its change alone.
+        let created = record(
+            "create",
+            json!({"id": "urn:ngsi-ld:RiverGauge:1", "type": format!("{V}RiverGauge"),
+                                              format!("{V}waterLevel"): {"type": "Property", "value": 1.0}}),
+        );
+        let state = state_at_change(&created, None).unwrap();
+        assert_eq!(state.attrs.len(), 1);
     }
 }
