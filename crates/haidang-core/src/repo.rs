@@ -256,7 +256,8 @@ pub trait SubscriptionRepository: Send + Sync {
     /// The newest entity change's sequence number (0 when none).
     async fn entity_change_head(&self) -> CoreResult<i64>;
     /// Adds (or, with `replace_seq`, rewrites while it waits) notifications and moves the
-    /// notifier's cursor, in one transaction; answers each notification's row number.
+    /// notifier's cursor, in one transaction; answers the row number of each notification
+    /// with `track` (0 for the others, which are inserted many rows a statement).
     async fn enqueue_notifications(
         &self,
         items: &[NewNotification],
@@ -300,6 +301,8 @@ pub struct NewNotification {
     /// A throttled notification still waiting, to rewrite with more entities (a new row when
     /// it has gone meanwhile).
     pub replace_seq: Option<i64>,
+    /// Its row number is wanted (a throttled one, which may take more entities later).
+    pub track: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

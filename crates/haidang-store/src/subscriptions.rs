@@ -162,9 +162,9 @@ impl SubscriptionRepository for Store {
     ) -> CoreResult<Vec<i64>> {
         let _guard = self.write_lock.lock().await;
         let mut tx = self.begin().await?;
-        let mut seqs = Vec::with_capacity(items.len());
+        let mut seqs = vec![0; items.len()];
         let at = us(haidang_core::time::now());
-        for item in items {
+        for (i, item) in items.iter().enumerate().filter(|(_, n)| n.track || n.replace_seq.is_some()) {
             if let Some(seq) = item.replace_seq {
                 let n = sqlx::query(
                     "UPDATE notifications SET data = $1, due_at = $2, revision = revision + 1 WHERE seq = $3",
@@ -177,7 +177,7 @@ impl SubscriptionRepository for Store {
                 .map_err(db_err)?
                 .rows_affected();
                 if n > 0 {
-                    seqs.push(seq);
+                    seqs[i] = seq;
                     continue;
                 }
             }
@@ -192,7 +192,21 @@ impl SubscriptionRepository for Store {
             .fetch_one(&mut *tx)
             .await
             .map_err(db_err)?;
-            seqs.push(int(&row, "seq")?);
+            seqs[i] = int(&row, "seq")?;
+        }
+        // The others many rows a statement, in their order (their numbers are their order).
+        let bulk: Vec<&NewNotification> =
+            items.iter().filter(|n| !n.track && n.replace_seq.is_none()).collect();
+        for chunk in bulk.chunks(self.rows_per_statement()) {
+            let sql = format!(
+                "INSERT INTO notifications (subscription_id, created_at, due_at, data) VALUES {}",
+                self.placeholders(chunk.len(), 4)
+            );
+            let mut q = sqlx::query(&sql);
+            for n in chunk {
+                q = q.bind(n.subscription_id.clone()).bind(at).bind(us(n.due_at)).bind(n.data.clone());
+            }
+            q.execute(&mut *tx).await.map_err(db_err)?;
         }
         if let Some((name, seq)) = cursor {
             sqlx::query(

@@ -116,14 +116,20 @@ pub async fn run(args: MqttBenchArgs) -> anyhow::Result<()> {
     }
     let (start_stored, start_dead) = stored(&client, &args.url, &args.connector).await?;
     let publishers = args.publishers.max(1);
-    let per = args.messages.div_ceil(publishers);
+    if !args.stations.is_multiple_of(publishers) {
+        bail!("--stations must be a multiple of --publishers (each station's readings from one publisher)");
+    }
     let base: jiff::Timestamp = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(2);
     let wall = Instant::now();
     let mut tasks = Vec::new();
     for k in 0..publishers {
         let c = publisher(&host, port, k).await?;
         let (prefix, stations, rate) = (args.topic_prefix.clone(), args.stations, args.rate);
-        let range = (k * per)..((k + 1) * per).min(args.messages);
+        // Every publisher-th reading, so each station's readings all come from one publisher,
+        // in order (a reading older than the station's last is history only, and notifies
+        // nobody).
+        let total = args.messages;
+        let range = (k..total).step_by(publishers);
         tasks.push(tokio::spawn(async move {
             let started = Instant::now();
             let each = if rate > 0 { publishers as f64 / rate as f64 } else { 0.0 };
@@ -182,15 +188,33 @@ pub async fn run(args: MqttBenchArgs) -> anyhow::Result<()> {
         last.1 - start_dead
     );
     if args.subscriptions > 0 {
-        tokio::time::sleep(Duration::from_secs(3)).await;
+        // Each reading of station s notifies the subscriptions k with k % stations == s.
+        let per_station =
+            |s: usize| (0..args.subscriptions).filter(|k| k % args.stations == s).count() as u64;
+        let expected: u64 = (0..args.messages).map(|i| per_station(i % args.stations)).sum();
+        let deadline = Instant::now() + Duration::from_secs(args.timeout_secs);
+        let mut last_report = Instant::now();
+        while notified.load(Ordering::Relaxed) < expected && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            if last_report.elapsed() >= Duration::from_secs(5) {
+                println!(
+                    "  … {} of {expected} notified entities at {:.1} s",
+                    notified.load(Ordering::Relaxed),
+                    wall.elapsed().as_secs_f64()
+                );
+                last_report = Instant::now();
+            }
+        }
         let at = wall.elapsed().as_secs_f64();
+        let got = notified.load(Ordering::Relaxed);
         println!(
-            "notifications: {} received carrying {} entities ({:.0} entities/s over {:.1} s)",
+            "notifications: {} received carrying {got} of {expected} entities, the last at {at:.1} s ({:.0} entities/s from the first reading)",
             notifications.load(Ordering::Relaxed),
-            notified.load(Ordering::Relaxed),
-            notified.load(Ordering::Relaxed) as f64 / at,
-            at
+            got as f64 / at
         );
+        if got < expected {
+            bail!("only {got} of {expected} notified entities within {} s", args.timeout_secs);
+        }
     }
     Ok(())
 }

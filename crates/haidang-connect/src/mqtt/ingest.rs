@@ -48,7 +48,7 @@ const BATCHES_IN_FLIGHT: usize = 3;
 /// A batch handed to the hub: the messages to acknowledge, what was handed, the hub's answer.
 type InFlight = (Vec<Publish>, Arc<Vec<Message>>, JoinHandle<CoreResult<Taken>>);
 
-/// Hands a batch to the hub (after `wait`) on a task of its own.
+/// Hands a batch to the hub again (after `wait`) on a task of its own.
 fn take(
     ingestor: Arc<Ingestor>,
     messages: Arc<Vec<Message>>,
@@ -172,7 +172,15 @@ pub async fn run_ingest(options: IngestOptions, ingestor: Arc<Ingestor>, mut sto
                 );
                 status.received.fetch_add(messages.len() as u64, Ordering::Relaxed);
                 *status.last_message_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(haidang_core::time::now());
-                let task = take(ingestor.clone(), messages.clone(), Duration::ZERO);
+                // Queued with the writer here, in order; only the wait for the commit is
+                // left to a task.
+                let task = match ingestor.begin(&messages).await {
+                    Ok(begun) => {
+                        let (ingestor, messages) = (ingestor.clone(), messages.clone());
+                        tokio::spawn(async move { begun.finish(&ingestor, &messages).await })
+                    }
+                    Err(e) => tokio::spawn(async move { Err(e) }),
+                };
                 pending.push_back((batch, messages, task));
             }
             done = async { match pending.front_mut() { Some((_, _, task)) => task.await, None => std::future::pending().await } } => {

@@ -158,48 +158,77 @@ impl Ingestor {
     /// Writes the batch: each message a reading, or a dead letter saying why not. Answers once
     /// all of it is committed; an error means none of it may be acknowledged.
     pub async fn take(&self, batch: &[Message]) -> CoreResult<Taken> {
+        self.begin(batch).await?.finish(self, batch).await
+    }
+
+    /// Maps the batch and queues its readings with the hub's writer, in the order of the calls:
+    /// batches begun one after another are written in that order, however their answers are
+    /// awaited.
+    pub async fn begin(&self, batch: &[Message]) -> CoreResult<Begun> {
         let at = now();
         let subject = self.subject().await?;
         let context = super::contexts::core_arc();
         let mut ops = Vec::new();
         let mut sources = Vec::new();
         let mut dead = Vec::new();
-        for m in batch {
+        for (i, m) in batch.iter().enumerate() {
             let mapped = match self.mapping(&m.topic) {
                 None => Err(format!("no mapping takes the topic {}", m.topic)),
                 Some(mapping) => mapping.entity(&m.topic, &m.payload),
             };
             match mapped {
                 Ok(e) => {
-                    ops.push(EntityOp::Ingest(e.map_names(&|n| context.expand(n))));
-                    sources.push(m);
+                    ops.push((EntityOp::Ingest(e.map_names(&|n| context.expand(n))), context.clone()));
+                    sources.push(i);
                 }
                 Err(why) => dead.push(DeadLetter::new(&self.status.name, &m.topic, &m.payload, why, at)),
             }
         }
+        let submitted = self
+            .hub
+            .submit(&subject, "entity.ingest", ops)
+            .await
+            .map_err(|e| CoreError::Storage(format!("the hub did not take the batch: {e}")))?;
+        Ok(Begun { submitted, sources, dead, at })
+    }
+}
+
+/// A batch queued with the writer: which message each reading came from, and the dead letters
+/// its mapping made.
+pub struct Begun {
+    submitted: super::service::Submitted,
+    sources: Vec<usize>,
+    dead: Vec<DeadLetter>,
+    at: Timestamp,
+}
+
+impl Begun {
+    /// Waits for the batch's commit, keeps the refused readings as dead letters, and answers
+    /// once those are committed too.
+    pub async fn finish(self, ingestor: &Ingestor, batch: &[Message]) -> CoreResult<Taken> {
+        let Begun { submitted, sources, mut dead, at } = self;
+        let results = submitted
+            .outcome()
+            .await
+            .map_err(|e| CoreError::Storage(format!("the hub did not take the batch: {e}")))?;
         let mut stored = 0;
-        if !ops.is_empty() {
-            let results = self
-                .hub
-                .write(&subject, "entity.ingest", ops, context)
-                .await
-                .map_err(|e| CoreError::Storage(format!("the hub did not take the batch: {e}")))?;
-            for (result, m) in results.into_iter().zip(sources) {
-                match result {
-                    Ok(_) => stored += 1,
-                    Err(e) => {
-                        dead.push(DeadLetter::new(&self.status.name, &m.topic, &m.payload, e.detail, at))
-                    }
+        for (result, i) in results.into_iter().zip(sources) {
+            match (result, batch.get(i)) {
+                (Ok(_), _) => stored += 1,
+                (Err(e), Some(m)) => {
+                    dead.push(DeadLetter::new(&ingestor.status.name, &m.topic, &m.payload, e.detail, at))
                 }
+                (Err(_), None) => {}
             }
         }
-        self.repo.add_dead_letters(&dead).await?;
+        ingestor.repo.add_dead_letters(&dead).await?;
         let taken = Taken { stored, dead_letters: dead.len() };
-        self.status.stored.fetch_add(stored as u64, Ordering::Relaxed);
-        self.status.dead_letters.fetch_add(dead.len() as u64, Ordering::Relaxed);
-        metrics::counter!("haidang_ingest_messages_total", "connector" => self.status.name.clone(), "result" => "stored")
+        let status = &ingestor.status;
+        status.stored.fetch_add(stored as u64, Ordering::Relaxed);
+        status.dead_letters.fetch_add(dead.len() as u64, Ordering::Relaxed);
+        metrics::counter!("haidang_ingest_messages_total", "connector" => status.name.clone(), "result" => "stored")
             .increment(stored as u64);
-        metrics::counter!("haidang_ingest_messages_total", "connector" => self.status.name.clone(), "result" => "dead_letter")
+        metrics::counter!("haidang_ingest_messages_total", "connector" => status.name.clone(), "result" => "dead_letter")
             .increment(dead.len() as u64);
         Ok(taken)
     }

@@ -80,6 +80,21 @@ pub struct QueryAnswer {
     pub count: Option<usize>,
 }
 
+/// Operations queued with the writer: their outcomes once committed.
+pub struct Submitted {
+    answer: oneshot::Receiver<CoreResult<Vec<HubResult<OpOutcome>>>>,
+}
+
+impl Submitted {
+    pub async fn outcome(self) -> HubResult<Vec<HubResult<OpOutcome>>> {
+        let results = self
+            .answer
+            .await
+            .map_err(|_| HubError::new(ErrorType::InternalError, "the entity writer has stopped"))??;
+        Ok(results)
+    }
+}
+
 /// Where an entity type's schema comes from.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SchemaInfo {
@@ -92,6 +107,7 @@ pub struct SchemaInfo {
 pub struct HubService {
     repo: Arc<dyn Repositories>,
     index: Arc<RwLock<EntityIndex>>,
+    recent: super::writer::Recent,
     writer: mpsc::Sender<Job>,
     schemas: Schemas,
     custom: RwLock<HashMap<String, Value>>,
@@ -165,17 +181,19 @@ impl HubService {
         let index = Arc::new(RwLock::new(rebuild(repo.as_ref()).await?));
         let schemas: Schemas = Arc::new(RwLock::new(compiled));
         let (tx, rx) = mpsc::channel(WRITER_QUEUE);
+        let recent: super::writer::Recent = Default::default();
         let writer = Writer {
             repo: repo.clone(),
             index: index.clone(),
             schemas: schemas.clone(),
             delete_history: options.delete_history,
-            recent: Default::default(),
+            recent: recent.clone(),
         };
         spawn_writer(writer, rx)?;
         Ok(HubService {
             repo,
             index,
+            recent,
             writer: tx,
             schemas,
             custom: RwLock::new(custom),
@@ -198,6 +216,32 @@ impl HubService {
         let rows = self.repo.load_entities(&[id.to_string()]).await?;
         let row = rows.first().ok_or_else(|| HubError::not_found(id))?;
         Ok(entity_from_row(row)?)
+    }
+
+    /// The entities as they are now, those the writer wrote last from memory, the others from
+    /// the store (for components that act for the system, such as the notifier: no access
+    /// check here).
+    pub async fn entities_now(&self, ids: &[String]) -> CoreResult<HashMap<String, Entity>> {
+        let mut out = HashMap::with_capacity(ids.len());
+        let missing: Vec<String> = {
+            let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+            ids.iter()
+                .filter(|id| match recent.get(*id) {
+                    Some(e) => {
+                        out.insert((*id).clone(), e.clone());
+                        false
+                    }
+                    None => true,
+                })
+                .cloned()
+                .collect()
+        };
+        if !missing.is_empty() {
+            for row in self.repo.load_entities(&missing).await? {
+                out.insert(row.id.clone(), entity_from_row(&row)?);
+            }
+        }
+        Ok(out)
     }
 
     /// One entity's history (the temporal API); 404 when the entity is not there.
@@ -305,19 +349,29 @@ impl HubService {
         action: &'static str,
         ops: Vec<(EntityOp, Arc<ActiveContext>)>,
     ) -> HubResult<Vec<HubResult<OpOutcome>>> {
-        if ops.is_empty() {
-            return Ok(Vec::new());
-        }
+        self.submit(by, action, ops).await?.outcome().await
+    }
+
+    /// Queues the operations and answers at once with what to wait on: a producer that must
+    /// keep its order (a connector's batches) queues them one after another and waits for the
+    /// answers together.
+    pub async fn submit(
+        &self,
+        by: &Subject,
+        action: &'static str,
+        ops: Vec<(EntityOp, Arc<ActiveContext>)>,
+    ) -> HubResult<Submitted> {
         let (reply, answer) = oneshot::channel();
+        if ops.is_empty() {
+            let _ = reply.send(Ok(Vec::new()));
+            return Ok(Submitted { answer });
+        }
         let job = Job { subject: by.clone(), action, ops, reply };
         self.writer
             .send(job)
             .await
             .map_err(|_| HubError::new(ErrorType::InternalError, "the entity writer has stopped"))?;
-        let results = answer
-            .await
-            .map_err(|_| HubError::new(ErrorType::InternalError, "the entity writer has stopped"))??;
-        Ok(results)
+        Ok(Submitted { answer })
     }
 
     pub async fn query(&self, by: &Subject, q: &EntityQuery) -> HubResult<QueryAnswer> {

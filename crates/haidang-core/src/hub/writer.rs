@@ -49,8 +49,12 @@ pub(crate) struct Writer {
     /// The entities this writer committed last, as committed: an update of a sensor that
     /// reported a moment ago needs no read and no parse of its body. Only this writer changes
     /// entities, so what it holds is what the store holds.
-    pub recent: std::sync::Mutex<HashMap<String, Entity>>,
+    pub recent: Recent,
 }
+
+/// The writer's last committed entities, shared with the readers that want an entity as it is
+/// now (the notifier), so they need not read and parse its body either.
+pub(crate) type Recent = Arc<std::sync::Mutex<HashMap<String, Entity>>>;
 
 /// Entities the writer keeps (a few kilobytes each); past this, it starts over.
 const RECENT_CAPACITY: usize = 20_000;

@@ -77,6 +77,8 @@ const CONTEXT_REL: &str = "http://www.w3.org/ns/json-ld#context";
 /// Outcomes are written at most this often (or sooner when many have gathered).
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
 const FLUSH_AT: usize = 256;
+/// With little room free, the outbox is still read this often.
+const FETCH_AT_LEAST: Duration = Duration::from_millis(20);
 /// The outbox is looked at this often even when nothing wakes the delivery (changes written by
 /// another process, a retry falling due).
 const POLL: Duration = Duration::from_secs(1);
@@ -133,12 +135,17 @@ impl Delivery {
         let mut in_flight: HashSet<String> = HashSet::new();
         let mut outcomes: Vec<DeliveryRecord> = Vec::new();
         let mut flushed = std::time::Instant::now();
+        let mut fetched = std::time::Instant::now();
         loop {
             if *stop.borrow() {
                 break;
             }
-            if in_flight.len() < self.options.concurrency {
+            // The outbox is read when a quarter of the room is free (or a while has passed),
+            // not after every single answer.
+            let room = self.options.concurrency.saturating_sub(in_flight.len());
+            if room > 0 && (room * 4 >= self.options.concurrency || fetched.elapsed() >= FETCH_AT_LEAST) {
                 self.start_due(&mut in_flight, &mut outcomes, &done_tx).await;
+                fetched = std::time::Instant::now();
             }
             let wait = if outcomes.is_empty() { POLL } else { FLUSH_EVERY };
             tokio::select! {
@@ -201,13 +208,26 @@ impl Delivery {
         outcomes: &mut Vec<DeliveryRecord>,
         done: &mpsc::Sender<DeliveryRecord>,
     ) {
-        // Rows waiting to be recorded as done must not be sent again meanwhile.
+        // A row delivered but not yet recorded must not go again, though the rest of its lane
+        // may; a lane whose last attempt failed waits until that failure is recorded (with its
+        // retry time).
+        let recorded_soon: HashSet<i64> = outcomes
+            .iter()
+            .filter(|o| !matches!(o.outcome, DeliveryOutcome::Failed { retry_at: Some(_), .. }))
+            .map(|o| o.seq)
+            .collect();
         let mut skip: Vec<String> = in_flight.iter().cloned().collect();
-        skip.extend(outcomes.iter().map(|o| o.subscription_id.clone()));
+        skip.extend(
+            outcomes
+                .iter()
+                .filter(|o| matches!(o.outcome, DeliveryOutcome::Failed { retry_at: Some(_), .. }))
+                .map(|o| o.subscription_id.clone()),
+        );
         skip.sort_unstable();
         skip.dedup();
         let room = self.options.concurrency.saturating_sub(in_flight.len());
-        let rows = match self.svc.repo.due_notifications(now(), &skip, (room * 4) as i64).await {
+        let limit = (room * 4 + recorded_soon.len()) as i64;
+        let rows = match self.svc.repo.due_notifications(now(), &skip, limit).await {
             Ok(rows) => rows,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the notification outbox; will retry");
@@ -219,7 +239,8 @@ impl Delivery {
             if in_flight.len() >= self.options.concurrency {
                 break;
             }
-            if in_flight.contains(&row.subscription_id) || started.contains(&row.subscription_id) {
+            let busy = in_flight.contains(&row.subscription_id) || started.contains(&row.subscription_id);
+            if busy || recorded_soon.contains(&row.seq) {
                 continue;
             }
             started.insert(row.subscription_id.clone());

@@ -20,14 +20,14 @@ use crate::accounts::{AccountStatus, Action, Subject};
 use crate::error::CoreResult;
 use crate::hub::entity::{parse_entity, Entity};
 use crate::hub::ops::NGSI_LD_NULL;
-use crate::hub::writer::{entity_from_row, read};
+use crate::hub::writer::read;
 use crate::hub::EntityQuery;
 use crate::repo::{EntityChangeRecord, NewNotification};
 use crate::time::now;
 
 /// The notifier's position in the entity outbox (in event_cursors).
 pub const CURSOR: &str = "subscriptions";
-const PAGE: i64 = 500;
+const PAGE: i64 = 2000;
 /// A cursor moved past changes nobody wanted is saved at most this often.
 const SAVE_EVERY: Duration = Duration::from_secs(1);
 /// A throttled notification takes more entities only while it is this far from due, so the
@@ -227,12 +227,7 @@ impl Notifier {
             .collect();
         ids.sort_unstable();
         ids.dedup();
-        let mut current: HashMap<String, Entity> = HashMap::new();
-        if !ids.is_empty() {
-            for row in self.svc.repo.load_entities(&ids).await? {
-                current.insert(row.id.clone(), entity_from_row(&row)?);
-            }
-        }
+        let current = if ids.is_empty() { HashMap::new() } else { self.svc.hub.entities_now(&ids).await? };
         let mut found: Vec<Found> = Vec::new();
         let mut states: HashMap<usize, Option<Entity>> = HashMap::new();
         for (i, view, sub, wanted) in hits {
@@ -277,6 +272,7 @@ impl Notifier {
                         data: data_text(&batch),
                         due_at: at,
                         replace_seq: None,
+                        track: false,
                     };
                     out.push((id.clone(), n));
                 }
@@ -304,6 +300,7 @@ impl Notifier {
                 data: data_text(&entities),
                 due_at,
                 replace_seq,
+                track: true,
             };
             self.throttled.insert(id.clone(), Throttled { seq: replace_seq.unwrap_or(0), due_at, entities });
             out.push((id, n));
@@ -375,6 +372,7 @@ impl Notifier {
                 data: data_text(&body),
                 due_at: at,
                 replace_seq: None,
+                track: false,
             });
         }
         if items.is_empty() {
