@@ -141,6 +141,8 @@ pub trait EntityRepository: Send + Sync {
     async fn prune_history(&self, type_iri: &str, before: Timestamp) -> CoreResult<u64>;
     /// One entity's history: instances in time order (newest `last_n` per attribute when set).
     async fn entity_history(&self, filter: &HistoryFilter<'_>) -> CoreResult<Vec<InstanceRow>>;
+    /// The instances of one attribute of one entity at exactly this time.
+    async fn instances_at(&self, entity_id: &str, attr: &str, at: Timestamp) -> CoreResult<Vec<InstanceRow>>;
     /// Change records after `after_seq`, in order, at most `limit` (the entity outbox).
     async fn entity_changes(&self, after_seq: i64, limit: i64) -> CoreResult<Vec<EntityChangeRecord>>;
 

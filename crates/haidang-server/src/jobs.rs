@@ -40,7 +40,12 @@ pub async fn run_notifier(state: Arc<AppState>, mut stop: tokio::sync::watch::Re
                 if n > 0 {
                     metrics::counter!("haidang_notifications_queued_total").increment(n as u64);
                 }
-                NOTIFIER_POLL
+                // A backlog is worked through run after run, without waiting.
+                if notifier.behind().await.unwrap_or(false) {
+                    Duration::ZERO
+                } else {
+                    NOTIFIER_POLL
+                }
             }
             Err(e) => {
                 tracing::warn!(error = %e, "cannot match changes against subscriptions yet; will retry");
@@ -110,8 +115,7 @@ pub async fn run_checkpoints(state: Arc<AppState>) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        // 64 MiB of WAL (16,384 pages of 4 KiB) before it starts over.
-        if let Err(e) = state.store.checkpoint(16_384).await {
+        if let Err(e) = state.store.checkpoint().await {
             tracing::debug!(error = %e, "WAL checkpoint skipped; tried again shortly");
         }
     }

@@ -13,13 +13,45 @@ pub struct EndpointTransport {
     mqtt: Option<Arc<dyn NotificationTransport>>,
 }
 
+/// Resolves endpoint names, leaving out this machine's and its link's addresses unless they are
+/// allowed: a name that resolves there (or comes to, after the subscription was made) reaches
+/// none of the server's own services.
+struct GuardedResolver {
+    allow_local: bool,
+}
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let allow_local = self.allow_local;
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let found: Vec<std::net::SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let kept: Vec<std::net::SocketAddr> = found
+                .into_iter()
+                .filter(|a| allow_local || !haidang_core::hub::subscriptions::model::is_local_ip(&a.ip()))
+                .collect();
+            if kept.is_empty() {
+                return Err(format!("{host} resolves only to this server's own machine or link").into());
+            }
+            let addrs: reqwest::dns::Addrs = Box::new(kept.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
 impl EndpointTransport {
-    pub fn new(timeout: Duration, mqtt: Option<Arc<dyn NotificationTransport>>) -> Result<Self, String> {
+    pub fn new(
+        timeout: Duration,
+        mqtt: Option<Arc<dyn NotificationTransport>>,
+        allow_local: bool,
+    ) -> Result<Self, String> {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
             // A receiver that moved must be told so in its subscription, not followed blindly.
             .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(Arc::new(GuardedResolver { allow_local }))
             .build()
             .map_err(|e| e.to_string())?;
         Ok(EndpointTransport { http, mqtt })

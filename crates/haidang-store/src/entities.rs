@@ -290,6 +290,15 @@ impl EntityRepository for Store {
         self.history(filter).await
     }
 
+    async fn instances_at(
+        &self,
+        entity_id: &str,
+        attr: &str,
+        at: jiff::Timestamp,
+    ) -> CoreResult<Vec<InstanceRow>> {
+        self.history_at(entity_id, attr, at).await
+    }
+
     async fn prune_history(&self, type_iri: &str, before: jiff::Timestamp) -> CoreResult<u64> {
         self.prune(type_iri, before).await
     }

@@ -51,6 +51,24 @@ impl Store {
         Ok(())
     }
 
+    pub(crate) async fn history_at(
+        &self,
+        entity_id: &str,
+        attr: &str,
+        at: Timestamp,
+    ) -> CoreResult<Vec<InstanceRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {INSTANCE_COLUMNS} FROM attribute_instances WHERE entity_id = $1 AND attr = $2 AND at = $3"
+        ))
+        .bind(entity_id.to_string())
+        .bind(attr.to_string())
+        .bind(us(at))
+        .fetch_all(self.pool())
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(instance_from_row).collect()
+    }
+
     pub(crate) async fn history(&self, f: &HistoryFilter<'_>) -> CoreResult<Vec<InstanceRow>> {
         let attrs = match f.attrs {
             Some(a) => a.to_vec(),

@@ -163,15 +163,44 @@ impl SubscriptionRepository for Store {
         let _guard = self.write_lock.lock().await;
         let mut tx = self.begin().await?;
         let mut seqs = vec![0; items.len()];
-        let at = us(haidang_core::time::now());
+        let now = haidang_core::time::now();
+        let at = us(now);
+        // A lane waiting for a retry keeps its order: a new notification is due no earlier
+        // than the last one already waiting in its lane.
+        let mut lane_due: HashMap<String, i64> = HashMap::new();
+        let mut subs: Vec<String> = items.iter().map(|n| n.subscription_id.clone()).collect();
+        subs.sort_unstable();
+        subs.dedup();
+        for chunk in subs.chunks(self.rows_per_statement()) {
+            let sql = format!(
+                "SELECT subscription_id, MAX(due_at) AS due FROM notifications WHERE subscription_id IN ({}) \
+                 GROUP BY subscription_id",
+                self.list_marks(chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(id.clone());
+            }
+            for row in q.fetch_all(&mut *tx).await.map_err(db_err)? {
+                lane_due.insert(text(&row, "subscription_id")?, int(&row, "due")?);
+            }
+        }
+        let due_of =
+            |n: &NewNotification| us(n.due_at).max(lane_due.get(&n.subscription_id).copied().unwrap_or(0));
+        // A throttled notification takes more entities only while it has not been taken for
+        // sending: not yet tried, and not due within half a second (by this clock, so no
+        // delivery can have read it in between).
+        let merge_before = us(now + jiff::SignedDuration::from_millis(500));
         for (i, item) in items.iter().enumerate().filter(|(_, n)| n.track || n.replace_seq.is_some()) {
             if let Some(seq) = item.replace_seq {
                 let n = sqlx::query(
-                    "UPDATE notifications SET data = $1, due_at = $2, revision = revision + 1 WHERE seq = $3",
+                    "UPDATE notifications SET data = $1, due_at = $2, revision = revision + 1 \
+                     WHERE seq = $3 AND attempts = 0 AND due_at > $4",
                 )
                 .bind(item.data.clone())
                 .bind(us(item.due_at))
                 .bind(seq)
+                .bind(merge_before)
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?
@@ -187,7 +216,7 @@ impl SubscriptionRepository for Store {
             )
             .bind(item.subscription_id.clone())
             .bind(at)
-            .bind(us(item.due_at))
+            .bind(due_of(item))
             .bind(item.data.clone())
             .fetch_one(&mut *tx)
             .await
@@ -204,7 +233,7 @@ impl SubscriptionRepository for Store {
             );
             let mut q = sqlx::query(&sql);
             for n in chunk {
-                q = q.bind(n.subscription_id.clone()).bind(at).bind(us(n.due_at)).bind(n.data.clone());
+                q = q.bind(n.subscription_id.clone()).bind(at).bind(due_of(n)).bind(n.data.clone());
             }
             q.execute(&mut *tx).await.map_err(db_err)?;
         }

@@ -100,16 +100,18 @@ pub async fn build_state(config: Config) -> anyhow::Result<Arc<AppState>> {
     };
     let bus = open_bus(&config).await?;
     let hub = open_hub(&config, repo.clone()).await?;
+    let local = config.hub.notification_local_endpoints;
     let subscriptions =
-        haidang_core::hub::subscriptions::SubscriptionService::start(repo.clone(), hub.clone())
+        haidang_core::hub::subscriptions::SubscriptionService::start(repo.clone(), hub.clone(), local)
             .await
             .map_err(|e| anyhow!("subscriptions: {e}"))?;
     let mqtt_notifier: Arc<dyn haidang_core::hub::subscriptions::NotificationTransport> =
-        Arc::new(haidang_connect::mqtt::MqttNotifier::new());
+        Arc::new(haidang_connect::mqtt::MqttNotifier::new(local));
     let notifications = Arc::new(
         haidang_server::notify::EndpointTransport::new(
             std::time::Duration::from_secs(config.hub.notification_timeout_secs),
             Some(mqtt_notifier),
+            local,
         )
         .map_err(|e| anyhow!("HTTP client: {e}"))?,
     );

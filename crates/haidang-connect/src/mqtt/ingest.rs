@@ -7,7 +7,7 @@
 //! acknowledgement (receive maximum): with MQTT 3.1.1 the broker's own limit (20 in Mosquitto)
 //! would cap ingestion at 20 messages a commit.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,7 +46,7 @@ const RETRY: Duration = Duration::from_secs(2);
 const BATCHES_IN_FLIGHT: usize = 3;
 
 /// A batch handed to the hub: the messages to acknowledge, what was handed, the hub's answer.
-type InFlight = (Vec<Publish>, Arc<Vec<Message>>, JoinHandle<CoreResult<Taken>>);
+type InFlight = (Vec<(u64, Publish)>, Arc<Vec<Message>>, JoinHandle<CoreResult<Taken>>);
 
 /// Hands a batch to the hub again (after `wait`) on a task of its own.
 fn take(
@@ -80,7 +80,12 @@ pub async fn run_ingest(options: IngestOptions, ingestor: Arc<Ingestor>, mut sto
     let status = ingestor.status.clone();
     let capacity = usize::from(options.receive_maximum).max(64) * 2;
     let (client, mut eventloop) = AsyncClient::new(mqtt_options(&options), capacity);
-    let (tx, mut rx) = mpsc::unbounded_channel::<Publish>();
+    // Each message carries the connection it came on: after a reconnect the broker sends again
+    // what was not acknowledged, under packet ids it may since give to other messages, so an
+    // acknowledgement for an earlier connection is not sent (its message comes again).
+    let (tx, mut rx) = mpsc::unbounded_channel::<(u64, Publish)>();
+    let connection = Arc::new(AtomicU64::new(0));
+    let wire_connection = connection.clone();
     let subscriber = client.clone();
     let filters = options.filters.clone();
     let wire_status = status.clone();
@@ -91,11 +96,12 @@ pub async fn run_ingest(options: IngestOptions, ingestor: Arc<Ingestor>, mut sto
         loop {
             match eventloop.poll().await {
                 Ok(Event::Incoming(Packet::Publish(p))) => {
-                    if tx.send(p).is_err() {
+                    if tx.send((wire_connection.load(Ordering::Acquire), p)).is_err() {
                         return;
                     }
                 }
                 Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                    wire_connection.fetch_add(1, Ordering::AcqRel);
                     wire_status.connected.store(true, Ordering::Relaxed);
                     backoff = Duration::ZERO;
                     tracing::info!(
@@ -103,11 +109,11 @@ pub async fn run_ingest(options: IngestOptions, ingestor: Arc<Ingestor>, mut sto
                         session_present = ack.session_present,
                         "connected to the MQTT broker"
                     );
-                    if !ack.session_present {
-                        let topics = filters.iter().map(|f| Filter::new(f.clone(), QoS::AtLeastOnce));
-                        if let Err(e) = subscriber.try_subscribe_many(topics) {
-                            wire_status.failed(format!("cannot subscribe: {e}"));
-                        }
+                    // Every time, not only for a new session: the configured topics may have
+                    // changed since the session began (subscribing again is harmless).
+                    let topics = filters.iter().map(|f| Filter::new(f.clone(), QoS::AtLeastOnce));
+                    if let Err(e) = subscriber.try_subscribe_many(topics) {
+                        wire_status.failed(format!("cannot subscribe: {e}"));
                     }
                 }
                 Ok(Event::Incoming(Packet::SubAck(ack))) => {
@@ -147,6 +153,9 @@ pub async fn run_ingest(options: IngestOptions, ingestor: Arc<Ingestor>, mut sto
     // commits, so a connector keeps a few going. Each is acknowledged, in order, once written.
     let mut pending: VecDeque<InFlight> = VecDeque::new();
     let mut stopping = false;
+    // Once a batch is left unacknowledged at stop, those after it are too: acknowledgements go
+    // in the order the messages came.
+    let mut held = false;
     loop {
         if stopping && pending.is_empty() {
             break;
@@ -164,7 +173,7 @@ pub async fn run_ingest(options: IngestOptions, ingestor: Arc<Ingestor>, mut sto
                 let messages: Arc<Vec<Message>> = Arc::new(
                     batch
                         .iter()
-                        .map(|p| Message {
+                        .map(|(_, p)| Message {
                             topic: String::from_utf8_lossy(&p.topic).into_owned(),
                             payload: p.payload.to_vec(),
                         })
@@ -186,8 +195,10 @@ pub async fn run_ingest(options: IngestOptions, ingestor: Arc<Ingestor>, mut sto
             done = async { match pending.front_mut() { Some((_, _, task)) => task.await, None => std::future::pending().await } } => {
                 let Some((batch, messages, _)) = pending.pop_front() else { continue };
                 match done {
+                    Ok(Ok(_)) if held => {}
                     Ok(Ok(_)) => {
-                        for p in &batch {
+                        let current = connection.load(Ordering::Acquire);
+                        for (_, p) in batch.iter().filter(|(c, _)| *c == current) {
                             if let Err(e) = client.ack(p).await {
                                 tracing::warn!(connector = options.name, error = %e, "cannot acknowledge; the broker will send it again");
                             }
@@ -203,6 +214,7 @@ pub async fn run_ingest(options: IngestOptions, ingestor: Arc<Ingestor>, mut sto
                         tracing::warn!(connector = options.name, error = why, "the hub did not take a batch; trying it again");
                         if stopping {
                             // Unacknowledged: the broker sends them again to the next run.
+                            held = true;
                             continue;
                         }
                         let task = take(ingestor.clone(), messages.clone(), RETRY);

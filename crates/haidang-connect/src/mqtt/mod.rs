@@ -22,37 +22,13 @@ pub struct Broker {
 
 impl Broker {
     pub fn parse(text: &str) -> Result<Broker, String> {
-        let url = url::Url::parse(text).map_err(|e| format!("'{}' is not a URL: {e}", Broker::hide(text)))?;
-        let tls = match url.scheme() {
-            "mqtt" | "tcp" => false,
-            "mqtts" | "ssl" => true,
-            other => return Err(format!("the scheme '{other}' is not mqtt or mqtts")),
-        };
-        let host = url.host_str().filter(|h| !h.is_empty()).ok_or("the URL has no host")?.to_string();
-        let decode = |s: &str| {
-            url::form_urlencoded::parse(format!("x={s}").as_bytes())
-                .next()
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default()
-        };
-        Ok(Broker {
-            host,
-            port: url.port().unwrap_or(if tls { 8883 } else { 1883 }),
-            tls,
-            username: Some(url.username()).filter(|u| !u.is_empty()).map(decode),
-            password: url.password().map(decode),
-        })
+        let u = haidang_core::hub::mqtt_url::parse(text)?;
+        Ok(Broker { host: u.host, port: u.port, tls: u.tls, username: u.username, password: u.password })
     }
 
     /// The URL with its password hidden, for logs and the console.
     pub fn hide(text: &str) -> String {
-        match url::Url::parse(text) {
-            Ok(mut u) if u.password().is_some() => {
-                let _ = u.set_password(Some("***"));
-                u.to_string()
-            }
-            _ => text.to_string(),
-        }
+        haidang_core::hub::mqtt_url::hide(text)
     }
 
     pub fn shown(&self) -> String {

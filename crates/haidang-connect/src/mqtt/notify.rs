@@ -11,7 +11,7 @@ use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot, Mutex};
 
-use super::{next_backoff, Broker};
+use super::Broker;
 
 struct Request {
     topic: String,
@@ -23,14 +23,30 @@ struct Request {
 /// A connection closes after this long without a notification to send.
 const IDLE: Duration = Duration::from_secs(600);
 
-#[derive(Default)]
 pub struct MqttNotifier {
     brokers: Mutex<HashMap<String, mpsc::Sender<Request>>>,
+    /// Brokers on this machine or its link are allowed (`hub.notification_local_endpoints`).
+    allow_local: bool,
 }
 
 impl MqttNotifier {
-    pub fn new() -> MqttNotifier {
-        MqttNotifier::default()
+    pub fn new(allow_local: bool) -> MqttNotifier {
+        MqttNotifier { brokers: Mutex::new(HashMap::new()), allow_local }
+    }
+
+    /// Refuses a broker whose name resolves to this machine or its link, unless allowed.
+    async fn check_host(&self, target: &MqttTarget) -> Result<(), String> {
+        if self.allow_local {
+            return Ok(());
+        }
+        let found = tokio::net::lookup_host((target.host.as_str(), target.port))
+            .await
+            .map_err(|e| format!("cannot resolve {}: {e}", target.host))?;
+        let local = found.into_iter().any(|a| haidang_core::hub::subscriptions::model::is_local_ip(&a.ip()));
+        if local {
+            return Err(format!("{} resolves to this server's own machine or link", target.host));
+        }
+        Ok(())
     }
 
     async fn connection(&self, target: &MqttTarget) -> mpsc::Sender<Request> {
@@ -73,6 +89,7 @@ impl NotificationTransport for MqttNotifier {
         let Target::Mqtt(target) = &out.endpoint.target else {
             return Err("not an MQTT endpoint".into());
         };
+        self.check_host(target).await?;
         let qos = if target.qos == 0 { QoS::AtMostOnce } else { QoS::AtLeastOnce };
         let (reply, answer) = oneshot::channel();
         let request = Request { topic: target.topic.clone(), qos, payload: message(out), reply };
@@ -104,70 +121,67 @@ fn next_id() -> u64 {
 
 /// One broker's connection. Replies wait for the broker: QoS 0 when the message is written,
 /// QoS 1 at its PUBACK. When the connection fails every waiting reply fails (the delivery
-/// retries them) and a fresh connection is made, so nothing is sent twice behind its back.
+/// retries them) and the connection ends; the next notification makes a fresh one, so nothing
+/// is sent twice behind the delivery's back and a broker nobody writes to is not kept. A
+/// connection also ends after `IDLE` without a notification.
 async fn serve(broker: Broker, mut requests: mpsc::Receiver<Request>) {
-    let mut backoff = Duration::ZERO;
-    'connection: loop {
-        let (client, mut eventloop) = AsyncClient::new(options(&broker), 256);
-        let (events_tx, mut events) = mpsc::channel(256);
-        let wire = tokio::spawn(async move {
-            loop {
-                let e = eventloop.poll().await;
-                let failed = e.is_err();
-                if events_tx.send(e).await.is_err() || failed {
-                    return;
+    let (client, mut eventloop) = AsyncClient::new(options(&broker), 256);
+    let (events_tx, mut events) = mpsc::channel(256);
+    let wire = tokio::spawn(async move {
+        loop {
+            let e = eventloop.poll().await;
+            let failed = e.is_err();
+            if events_tx.send(e).await.is_err() || failed {
+                return;
+            }
+        }
+    });
+    let mut unsent: VecDeque<(QoS, oneshot::Sender<Result<(), String>>)> = VecDeque::new();
+    let mut unacked: HashMap<u16, oneshot::Sender<Result<(), String>>> = HashMap::new();
+    let mut idle_since = tokio::time::Instant::now();
+    loop {
+        tokio::select! {
+            request = requests.recv() => {
+                let Some(r) = request else { break };
+                idle_since = tokio::time::Instant::now();
+                match client.try_publish(r.topic, r.qos, false, r.payload) {
+                    Ok(()) => unsent.push_back((r.qos, r.reply)),
+                    Err(e) => { let _ = r.reply.send(Err(format!("cannot publish: {e}"))); }
                 }
             }
-        });
-        let mut unsent: VecDeque<(QoS, oneshot::Sender<Result<(), String>>)> = VecDeque::new();
-        let mut unacked: HashMap<u16, oneshot::Sender<Result<(), String>>> = HashMap::new();
-        loop {
-            tokio::select! {
-                request = requests.recv() => {
-                    let Some(r) = request else { wire.abort(); return };
-                    match client.try_publish(r.topic, r.qos, false, r.payload) {
-                        Ok(()) => unsent.push_back((r.qos, r.reply)),
-                        Err(e) => { let _ = r.reply.send(Err(format!("cannot publish: {e}"))); }
-                    }
-                }
-                event = events.recv() => match event {
-                    Some(Ok(Event::Incoming(Packet::ConnAck(_)))) => backoff = Duration::ZERO,
-                    Some(Ok(Event::Outgoing(rumqttc::Outgoing::Publish(pkid)))) => {
-                        if let Some((qos, reply)) = unsent.pop_front() {
-                            if qos == QoS::AtMostOnce {
-                                let _ = reply.send(Ok(()));
-                            } else {
-                                unacked.insert(pkid, reply);
-                            }
-                        }
-                    }
-                    Some(Ok(Event::Incoming(Packet::PubAck(ack)))) => {
-                        if let Some(reply) = unacked.remove(&ack.pkid) {
+            event = events.recv() => match event {
+                Some(Ok(Event::Outgoing(rumqttc::Outgoing::Publish(pkid)))) => {
+                    if let Some((qos, reply)) = unsent.pop_front() {
+                        if qos == QoS::AtMostOnce {
                             let _ = reply.send(Ok(()));
+                        } else {
+                            unacked.insert(pkid, reply);
                         }
                     }
-                    Some(Ok(_)) => {}
-                    Some(Err(e)) => {
-                        let why = format!("MQTT broker {}: {e}", broker.shown());
-                        for (_, reply) in unsent.drain(..) {
-                            let _ = reply.send(Err(why.clone()));
-                        }
-                        for (_, reply) in unacked.drain() {
-                            let _ = reply.send(Err(why.clone()));
-                        }
-                        wire.abort();
-                        backoff = next_backoff(backoff);
-                        tokio::time::sleep(backoff).await;
-                        continue 'connection;
-                    }
-                    None => { wire.abort(); continue 'connection; }
-                },
-                _ = tokio::time::sleep(IDLE), if unsent.is_empty() && unacked.is_empty() => {
-                    let _ = client.try_disconnect();
-                    wire.abort();
-                    return;
                 }
+                Some(Ok(Event::Incoming(Packet::PubAck(ack)))) => {
+                    if let Some(reply) = unacked.remove(&ack.pkid) {
+                        let _ = reply.send(Ok(()));
+                    }
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => {
+                    let why = format!("MQTT broker {}: {e}", broker.shown());
+                    for (_, reply) in unsent.drain(..) {
+                        let _ = reply.send(Err(why.clone()));
+                    }
+                    for (_, reply) in unacked.drain() {
+                        let _ = reply.send(Err(why.clone()));
+                    }
+                    break;
+                }
+                None => break,
+            },
+            _ = tokio::time::sleep_until(idle_since + IDLE), if unsent.is_empty() && unacked.is_empty() => {
+                let _ = client.try_disconnect();
+                break;
             }
         }
     }
+    wire.abort();
 }

@@ -147,6 +147,20 @@ pub struct ActingFor {
 }
 
 impl Subject {
+    /// A user acting on their own, with no delegation and no token scope: how the system acts
+    /// for an account that set something up (a subscription, a connector).
+    pub fn of_user(user: &super::User) -> Subject {
+        Subject {
+            user_id: user.id.clone(),
+            username: user.username.clone(),
+            role: user.role,
+            org_id: user.org_id.clone(),
+            acting_for: vec![],
+            token_scopes: None,
+            source_ip: None,
+        }
+    }
+
     /// The operator at a terminal running `haidang` commands on the store: full administrative
     /// rights, recorded in the audit trail as "cli".
     pub fn cli() -> Subject {

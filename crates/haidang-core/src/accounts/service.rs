@@ -300,15 +300,7 @@ impl AccountService {
                 acting_for.push(ActingFor { principal_id: p.id, role: p.role, org_id: p.org_id });
             }
         }
-        Ok(Subject {
-            user_id: user.id.clone(),
-            username: user.username.clone(),
-            role: user.role,
-            org_id: user.org_id.clone(),
-            acting_for,
-            token_scopes: scopes,
-            source_ip: None,
-        })
+        Ok(Subject { acting_for, token_scopes: scopes, ..Subject::of_user(user) })
     }
 
     pub async fn logout(&self, session: &Session, subject: &Subject) -> CoreResult<()> {

@@ -271,12 +271,18 @@ impl DeadLetter {
         DeadLetter {
             seq: 0,
             source: source.to_string(),
-            topic: topic.to_string(),
-            payload: String::from_utf8_lossy(cut).into_owned(),
-            error,
+            topic: no_nul(topic),
+            payload: no_nul(&String::from_utf8_lossy(cut)),
+            error: no_nul(&error),
             at,
         }
     }
+}
+
+/// PostgreSQL's text holds no NUL character: a binary payload (or an error quoting one) would
+/// make the dead letter, and with it the whole batch, fail for ever.
+fn no_nul(text: &str) -> String {
+    text.replace('\0', "\u{fffd}")
 }
 
 #[cfg(test)]
@@ -385,7 +391,8 @@ mod tests {
         let big = vec![b'a'; MAX_PAYLOAD * 2];
         let d = DeadLetter::new("c", "t", &big, "too big".into(), Timestamp::UNIX_EPOCH);
         assert_eq!(d.payload.len(), MAX_PAYLOAD);
-        let d = DeadLetter::new("c", "t", &[0xff, b'x'], "bad".into(), Timestamp::UNIX_EPOCH);
-        assert_eq!(d.payload, "\u{fffd}x");
+        let d = DeadLetter::new("c", "t", &[0xff, b'x', 0], "bad \0".into(), Timestamp::UNIX_EPOCH);
+        assert_eq!(d.payload, "\u{fffd}x\u{fffd}");
+        assert_eq!(d.error, "bad \u{fffd}");
     }
 }

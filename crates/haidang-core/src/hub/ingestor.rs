@@ -131,15 +131,7 @@ impl Ingestor {
             .ok_or_else(|| {
                 CoreError::Forbidden(format!("the connector's account {} is not active", self.account))
             })?;
-        let subject = Subject {
-            user_id: user.id,
-            username: user.username,
-            role: user.role,
-            org_id: user.org_id,
-            acting_for: Vec::new(),
-            token_scopes: None,
-            source_ip: None,
-        };
+        let subject = Subject::of_user(&user);
         if !subject.can(Action::SubmitData, Some(&subject.org_id)) {
             return Err(CoreError::Forbidden(format!(
                 "the connector's account {} may not submit data",

@@ -12,6 +12,7 @@ pub mod history;
 pub mod index;
 pub mod ingest;
 pub mod ingestor;
+pub mod mqtt_url;
 pub mod ops;
 pub mod query;
 pub mod schema;

@@ -103,6 +103,8 @@ struct Prepared {
     jobs: Vec<Job>,
     results: Vec<Vec<HubResult<OpOutcome>>>,
     touched: Vec<(String, Current)>,
+    /// Entities read for the group that it left as they were: back to the recent ones.
+    untouched: Vec<(String, Entity)>,
     at: Timestamp,
 }
 
@@ -230,6 +232,7 @@ impl Writer {
         };
         let mut changes = Vec::new();
         let mut history = Vec::new();
+        let mut late: Vec<usize> = Vec::new();
         let mut audits = Vec::new();
         let mut results: Vec<Vec<HubResult<OpOutcome>>> = Vec::with_capacity(jobs.len());
         for job in jobs.iter_mut() {
@@ -253,6 +256,7 @@ impl Writer {
                     Ok((next, outcome, written)) => {
                         if let Some(w) = written {
                             changes.extend(w.change);
+                            late.extend(w.late.iter().map(|n| history.len() + n));
                             history.extend(w.history);
                         }
                         if !known {
@@ -273,6 +277,12 @@ impl Writer {
                 );
             }
             results.push(out);
+        }
+        if !late.is_empty() {
+            match self.without_repeats(history, &late).await {
+                Ok(kept) => history = kept,
+                Err(e) => return Err((jobs, e)),
+            }
         }
         let touched: Vec<(String, Current)> = order
             .into_iter()
@@ -296,7 +306,43 @@ impl Writer {
         }
         let rows =
             (!writes.is_empty() || !audits.is_empty()).then_some(Rows { writes, changes, history, audits });
-        Ok((Prepared { jobs, results, touched, at }, rows))
+        let changed: std::collections::HashSet<&str> = touched.iter().map(|(id, _)| id.as_str()).collect();
+        let untouched: Vec<(String, Entity)> =
+            loaded.into_iter().filter(|(id, _)| !changed.contains(id.as_str())).collect();
+        Ok((Prepared { jobs, results, touched, untouched, at }, rows))
+    }
+
+    /// The history rows without the late readings the history already has (or that came twice
+    /// in this group): a message delivered again after a crash is kept once.
+    async fn without_repeats(
+        &self,
+        history: Vec<InstanceRow>,
+        late: &[usize],
+    ) -> CoreResult<Vec<InstanceRow>> {
+        let late: std::collections::HashSet<usize> = late.iter().copied().collect();
+        let mut seen: std::collections::HashSet<(String, String, Option<String>, i64, String)> =
+            Default::default();
+        let mut kept = Vec::with_capacity(history.len());
+        for (n, row) in history.into_iter().enumerate() {
+            if late.contains(&n) {
+                let key = (
+                    row.entity_id.clone(),
+                    row.attr.clone(),
+                    row.dataset_id.clone(),
+                    row.at.as_microsecond(),
+                    row.body.clone(),
+                );
+                if !seen.insert(key) {
+                    continue;
+                }
+                let stored = self.repo.instances_at(&row.entity_id, &row.attr, row.at).await?;
+                if stored.iter().any(|s| s.dataset_id == row.dataset_id && same_reading(&s.body, &row.body)) {
+                    continue;
+                }
+            }
+            kept.push(row);
+        }
+        Ok(kept)
     }
 
     /// After the group's commit: the index and the recent entities move, and every job is
@@ -305,12 +351,13 @@ impl Writer {
         if let Err(e) = committed {
             return fail_all(group.jobs, e);
         }
-        if !group.touched.is_empty() {
+        if !group.touched.is_empty() || !group.untouched.is_empty() {
             let mut index = write(&self.index);
             let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
-            if recent.len() + group.touched.len() > RECENT_CAPACITY {
+            if recent.len() + group.touched.len() + group.untouched.len() > RECENT_CAPACITY {
                 recent.clear();
             }
+            recent.extend(group.untouched);
             for (id, cur) in group.touched {
                 match cur.entity {
                     Some(e) => {
@@ -419,6 +466,7 @@ impl Writer {
             ));
         }
         let owner = if exists { current.owner } else { Some(subject.org_id.clone()) };
+        let ingest = matches!(op, EntityOp::Ingest(_));
         let applied = apply(op, current.entity, at)?;
         if applied.op == HISTORY_ONLY {
             let entity_id = applied.state.as_ref().map(|e| e.id.clone()).unwrap_or_default();
@@ -427,8 +475,9 @@ impl Writer {
                 return Err(HubError::schema(violations));
             }
             let history = history_of(&entity_id, &applied.written, at);
+            let late = if ingest { late_rows(&history, applied.state.as_ref()) } else { Vec::new() };
             let next = Current { entity: applied.state, owner, changed: current.changed };
-            return Ok((next, applied.outcome, Some(Written { change: None, history })));
+            return Ok((next, applied.outcome, Some(Written { change: None, history, late })));
         }
         let nothing_changed =
             matches!(&applied.outcome, OpOutcome::Updated { updated, .. } if updated.is_empty());
@@ -452,7 +501,8 @@ impl Writer {
             actor: Some(subject.username.clone()),
             body: applied.change.to_string(),
         };
-        let written = Written { change: Some(change), history };
+        let late = if ingest { late_rows(&history, applied.state.as_ref()) } else { Vec::new() };
+        let written = Written { change: Some(change), history, late };
         Ok((Current { entity: applied.state, owner, changed: true }, applied.outcome, Some(written)))
     }
 
@@ -493,6 +543,26 @@ struct Written {
     /// None when only the history grows (nothing to publish).
     change: Option<EntityChange>,
     history: Vec<InstanceRow>,
+    /// Which of `history` are readings older than the entity's own (a connector's late or
+    /// redelivered messages): kept only if the history does not have them already.
+    late: Vec<usize>,
+}
+
+/// The history rows of a reading older than the entity's newest of the same attribute.
+fn late_rows(history: &[InstanceRow], state: Option<&Entity>) -> Vec<usize> {
+    let Some(state) = state else { return Vec::new() };
+    history
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| {
+            state.attrs.get(&r.attr).is_some_and(|instances| {
+                instances
+                    .iter()
+                    .any(|i| i.dataset_id == r.dataset_id && i.observed_at.is_some_and(|t| t > r.at))
+            })
+        })
+        .map(|(n, _)| n)
+        .collect()
 }
 
 /// Past instances in the shape `check_observed_at` reads (attribute → instances), so a
@@ -538,6 +608,14 @@ pub(crate) fn row_of(e: &Entity, owner: Option<String>) -> CoreResult<EntityRow>
         modified_at: e.modified_at.unwrap_or(at),
         body: serde_json::to_string(&body).map_err(|err| CoreError::Internal(err.to_string()))?,
     })
+}
+
+/// Two stored instance bodies hold the same reading (their JSON equal, whatever its spelling).
+fn same_reading(a: &str, b: &str) -> bool {
+    match (serde_json::from_str::<Value>(a), serde_json::from_str::<Value>(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
 }
 
 fn fail_all(jobs: Vec<Job>, e: CoreError) {

@@ -136,8 +136,13 @@ pub struct HubConfig {
     /// a time, in order, so a slow endpoint holds up only its own).
     pub notification_concurrency: usize,
     /// A notification still not delivered after this many hours of retries is dropped and
-    /// counted as failed.
+    /// counted as failed (at most 720: 30 days).
     pub notification_retry_hours: u64,
+    /// Subscriptions may notify endpoints on this server's own machine or its network link
+    /// (localhost, 127.0.0.0/8, ::1, 169.254.0.0/16, fe80::/10). Off: refused, so a subscription
+    /// cannot make the server call its own database or a cloud's metadata service. Intranet
+    /// addresses (10.x, 192.168.x) are allowed either way.
+    pub notification_local_endpoints: bool,
 }
 
 impl Default for HubConfig {
@@ -152,6 +157,7 @@ impl Default for HubConfig {
             notification_timeout_secs: 10,
             notification_concurrency: 32,
             notification_retry_hours: 24,
+            notification_local_endpoints: false,
         }
     }
 }
@@ -376,6 +382,9 @@ impl Config {
             if v == 0 {
                 return Err(key_error(key, "must be more than 0"));
             }
+        }
+        if self.hub.notification_retry_hours > 720 {
+            return Err(key_error("hub.notification_retry_hours", "must be at most 720 (30 days)"));
         }
         for (key, v) in [
             ("auth.idle_timeout_minutes", self.auth.idle_timeout_minutes),

@@ -21,9 +21,6 @@ pub async fn create(
     body: Bytes,
 ) -> LdResult<Response> {
     let body = read_body(&headers, &body)?;
-    if let Some(id) = body.value.get("id").and_then(Value::as_str) {
-        check_id(id)?;
-    }
     let id = state.subscriptions.create(&caller.subject, &body.value, body.context).await?;
     let location = format!("/ngsi-ld/v1/subscriptions/{id}");
     Ok((StatusCode::CREATED, [(header::LOCATION, location)]).into_response())

@@ -137,6 +137,8 @@ impl TestStore {
         c.server.shutdown_grace_secs = 5;
         // Test endpoints are on this machine: a second is long enough to call one hanging.
         c.hub.notification_timeout_secs = 1;
+        // The tests' receivers and broker are on this machine.
+        c.hub.notification_local_endpoints = true;
         if let Some(pg) = &self.pg {
             c.storage.database_url = pg.url.clone();
         }
@@ -247,4 +249,28 @@ pub async fn problem_code(res: reqwest::Response) -> (u16, String, serde_json::V
 /// GET a JSON body (whatever the status; the callers assert on the content).
 pub async fn get_json(c: &reqwest::Client, url: String) -> serde_json::Value {
     c.get(url).send().await.unwrap().json().await.unwrap()
+}
+
+/// A request with a JSON content type (as the console and NGSI-LD clients send), the body if
+/// any; with a session cookie, that content type is what proves the request comes from our pages.
+pub async fn send(
+    c: &reqwest::Client,
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> reqwest::Response {
+    let mut req = c.request(method, app.url(path)).header("content-type", "application/json");
+    if let Some(b) = body {
+        req = req.body(b.to_string());
+    }
+    req.send().await.unwrap()
+}
+
+/// GET: the status and the body (JSON, or the text as a string).
+pub async fn get(c: &reqwest::Client, app: &TestApp, path: &str) -> (u16, serde_json::Value) {
+    let res = send(c, app, reqwest::Method::GET, path, None).await;
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
 }

@@ -6,19 +6,9 @@ use std::time::Duration;
 use reqwest::{Client, Method, Response};
 use serde_json::{json, Value};
 
-use crate::harness::{backends, TestApp};
+use crate::harness::{backends, send, TestApp};
 
 const CORE_LINK: &str = "<https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld>; rel=\"http://www.w3.org/ns/json-ld#context\"; type=\"application/ld+json\"";
-
-/// As the console sends it: a JSON content type on every request (with a session cookie, that
-/// is what proves the request comes from our own pages).
-async fn send(c: &Client, app: &TestApp, method: Method, path: &str, body: Option<Value>) -> Response {
-    let mut req = c.request(method, app.url(path)).header("content-type", "application/json");
-    if let Some(b) = body {
-        req = req.body(b.to_string());
-    }
-    req.send().await.unwrap()
-}
 
 async fn json_of(res: Response) -> (u16, Value) {
     let status = res.status().as_u16();

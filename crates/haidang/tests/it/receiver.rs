@@ -24,6 +24,8 @@ pub enum Mode {
 pub struct Received {
     pub headers: HeaderMap,
     pub body: Value,
+    /// When it was taken.
+    pub at: std::time::Instant,
 }
 
 struct Shared {
@@ -48,7 +50,7 @@ async fn take(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
     match mode {
         Mode::Accept | Mode::Slow(_) => {
             let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
-            shared.accepted.lock().unwrap().push(Received { headers, body });
+            shared.accepted.lock().unwrap().push(Received { headers, body, at: std::time::Instant::now() });
             StatusCode::OK
         }
         Mode::Refuse(code) => StatusCode::from_u16(code).unwrap(),

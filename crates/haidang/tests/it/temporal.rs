@@ -2,27 +2,12 @@
 //! read it: every change kept, by time range, the newest N, simplified values and hourly
 //! aggregates, on SQLite and PostgreSQL.
 
-use reqwest::{Client, Method, Response};
+use reqwest::{Client, Method};
 use serde_json::{json, Value};
 
-use crate::harness::{backends, TestApp};
+use crate::harness::{backends, get, send, TestApp};
 
 const ID: &str = "urn:ngsi-ld:RiverGauge:nam-na-01";
-
-async fn send(c: &Client, app: &TestApp, method: Method, path: &str, body: Option<Value>) -> Response {
-    let mut req = c.request(method, app.url(path)).header("content-type", "application/json");
-    if let Some(b) = body {
-        req = req.body(b.to_string());
-    }
-    req.send().await.unwrap()
-}
-
-async fn get(c: &Client, app: &TestApp, path: &str) -> (u16, Value) {
-    let res = send(c, app, Method::GET, path, None).await;
-    let status = res.status().as_u16();
-    let text = res.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
 
 fn level(value: f64, at: &str) -> Value {
     json!({"waterLevel": {"type": "Property", "value": value, "unitCode": "MTR", "observedAt": at}})

@@ -259,8 +259,22 @@ impl Delivery {
             let transport = self.transport.clone();
             let options = self.options.clone();
             let done = done.clone();
+            // The attempt on a task of its own, watched: should it panic, its lane is freed as
+            // failed, not held for ever.
             tokio::spawn(async move {
-                let record = attempt(transport.as_ref(), &sub, &row, &options).await;
+                let (seq, revision, lane) = (row.seq, row.revision, row.subscription_id.clone());
+                let attempt =
+                    tokio::spawn(async move { attempt(transport.as_ref(), &sub, &row, &options).await });
+                let record = attempt.await.unwrap_or_else(|e| DeliveryRecord {
+                    seq,
+                    revision,
+                    subscription_id: lane,
+                    at: now(),
+                    outcome: DeliveryOutcome::Failed {
+                        reason: format!("the attempt failed inside the server: {e}"),
+                        retry_at: Some(now() + SignedDuration::from_secs(60)),
+                    },
+                });
                 let _ = done.send(record).await;
             });
         }

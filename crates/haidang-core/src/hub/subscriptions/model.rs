@@ -109,12 +109,16 @@ pub struct MqttTarget {
 }
 
 impl MqttTarget {
-    /// One connection per broker and account.
+    /// One connection per broker and credentials: a subscription with a wrong password must
+    /// not publish over another one's connection.
     pub fn broker_key(&self) -> String {
+        use sha2::Digest;
+        let secret = hex::encode(sha2::Sha256::digest(self.password.as_deref().unwrap_or("").as_bytes()));
         format!(
-            "{}://{}@{}:{}",
+            "{}://{}:{}@{}:{}",
             if self.tls { "mqtts" } else { "mqtt" },
             self.username.as_deref().unwrap_or(""),
+            secret.get(..16).unwrap_or_default(),
             self.host,
             self.port
         )
@@ -136,14 +140,14 @@ pub struct SubscriptionSpec {
     pub entities: Vec<SelectorSpec>,
     pub watched: Option<Vec<String>>,
     pub triggers: Vec<Trigger>,
-    /// Seconds between periodic notifications of every matching entity.
-    pub time_interval: Option<u64>,
+    /// Between periodic notifications of every matching entity.
+    pub time_interval: Option<jiff::SignedDuration>,
     pub q: Option<String>,
     pub geo_q: Option<GeoQSpec>,
     pub active: bool,
     pub expires_at: Option<Timestamp>,
-    /// Seconds at least between two notifications; changes in between are sent together after.
-    pub throttling: Option<u64>,
+    /// At least this between two notifications; changes in between are sent together after.
+    pub throttling: Option<jiff::SignedDuration>,
     /// Only these attributes in each notified entity.
     pub attributes: Option<Vec<String>>,
     pub sys_attrs: bool,
@@ -219,12 +223,15 @@ pub fn stored_document(body: &Value) -> Value {
     Value::Object(out)
 }
 
-/// A PATCH: each member of the fragment replaces the stored one; null (or NGSI-LD's null)
-/// removes it. The result is checked whole, as a create is.
+/// A PATCH: each member of the fragment replaces the stored one, the members of
+/// `notification` one by one; null (or NGSI-LD's null) removes it. An endpoint sent back with
+/// its password hidden (as a GET shows it) keeps the stored password. The result is checked
+/// whole, as a create is.
 pub fn merge_fragment(stored: &Value, fragment: &Value) -> Result<Value, SubscriptionError> {
     let (Value::Object(base), Value::Object(patch)) = (stored, stored_document(fragment)) else {
         return Err(bad("", "the body must be a JSON object"));
     };
+    let is_null = |v: &Value| v.is_null() || v.as_str() == Some(crate::hub::ops::NGSI_LD_NULL);
     let mut out = base.clone();
     for (k, v) in patch {
         if k == "id" {
@@ -233,14 +240,49 @@ pub fn merge_fragment(stored: &Value, fragment: &Value) -> Result<Value, Subscri
             }
             continue;
         }
-        let is_null = v.is_null() || v.as_str() == Some(crate::hub::ops::NGSI_LD_NULL);
-        if is_null {
+        if is_null(&v) {
             out.remove(&k);
-        } else {
-            out.insert(k, v);
+            continue;
+        }
+        match (k.as_str(), v, out.get_mut("notification")) {
+            ("notification", Value::Object(members), Some(Value::Object(current))) => {
+                for (m, mv) in members {
+                    if is_null(&mv) {
+                        current.remove(&m);
+                    } else if m == "endpoint" {
+                        let kept = current
+                            .get("endpoint")
+                            .and_then(|e| e.get("uri"))
+                            .and_then(Value::as_str)
+                            .map(str::to_string);
+                        current.insert(m, keep_password(mv, kept.as_deref()));
+                    } else {
+                        current.insert(m, mv);
+                    }
+                }
+            }
+            (_, v, _) => {
+                out.insert(k, v);
+            }
         }
     }
     Ok(Value::Object(out))
+}
+
+/// An endpoint whose URI hides its password (`***`, as shown) gets the stored one back.
+fn keep_password(mut endpoint: Value, stored_uri: Option<&str>) -> Value {
+    let (Some(stored), Some(uri)) = (stored_uri, endpoint.get("uri").and_then(Value::as_str)) else {
+        return endpoint;
+    };
+    let (Ok(mut sent), Ok(old)) = (url::Url::parse(uri), url::Url::parse(stored)) else { return endpoint };
+    if sent.password() == Some("***")
+        && sent.username() == old.username()
+        && sent.host_str() == old.host_str()
+    {
+        let _ = sent.set_password(old.password());
+        endpoint["uri"] = Value::String(sent.to_string());
+    }
+    endpoint
 }
 
 fn string(member: &str, v: &Value) -> Result<String, SubscriptionError> {
@@ -259,10 +301,13 @@ fn strings(member: &str, v: &Value) -> Result<Vec<String>, SubscriptionError> {
     items.iter().enumerate().map(|(i, item)| string(&format!("{member}[{i}]"), item)).collect()
 }
 
-fn seconds(member: &str, v: &Value) -> Result<u64, SubscriptionError> {
+/// A number of seconds (the standard's Number: fractions allowed), from a millisecond to a year.
+fn seconds(member: &str, v: &Value) -> Result<jiff::SignedDuration, SubscriptionError> {
     match v.as_f64() {
-        Some(n) if n >= 1.0 && n.fract() == 0.0 && n <= 31_536_000.0 => Ok(n as u64),
-        Some(_) => Err(bad(member, "must be a whole number of seconds, from 1 to 31536000")),
+        Some(n) if (0.001..=31_536_000.0).contains(&n) => {
+            Ok(jiff::SignedDuration::from_millis((n * 1000.0).round() as i64))
+        }
+        Some(_) => Err(bad(member, "must be a number of seconds from 0.001 to 31536000")),
         None => Err(bad(member, "must be a number of seconds")),
     }
 }
@@ -479,6 +524,17 @@ fn geo_q(v: &Value) -> Result<GeoQSpec, SubscriptionError> {
     Ok(spec)
 }
 
+/// Headers of a notification the server sets itself.
+const RESERVED_HEADERS: [&str; 7] = [
+    "Content-Type",
+    "Content-Length",
+    "Host",
+    "Link",
+    "Transfer-Encoding",
+    "Connection",
+    "NGSILD-Notification-Id",
+];
+
 fn endpoint(v: &Value) -> Result<Endpoint, SubscriptionError> {
     let Value::Object(e) = v else { return Err(bad("notification.endpoint", "must be an object")) };
     let uri = string(
@@ -500,12 +556,19 @@ fn endpoint(v: &Value) -> Result<Endpoint, SubscriptionError> {
         Some(v) => key_values("notification.endpoint.receiverInfo", v)?,
         None => Vec::new(),
     };
-    for (i, (k, _)) in receiver_info.iter().enumerate() {
+    for (i, (k, v)) in receiver_info.iter().enumerate() {
+        let at = format!("notification.endpoint.receiverInfo[{i}]");
         let token = !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b));
         if !token {
+            return Err(bad(&format!("{at}.key"), format!("'{k}' is not a header name")));
+        }
+        if RESERVED_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(k)) {
+            return Err(bad(&format!("{at}.key"), format!("{k} is set by the server, not by receiverInfo")));
+        }
+        if v.bytes().any(|b| b.is_ascii_control()) {
             return Err(bad(
-                &format!("notification.endpoint.receiverInfo[{i}].key"),
-                format!("'{k}' is not a header name"),
+                &format!("{at}.value"),
+                "a header value cannot hold control characters (line breaks)",
             ));
         }
     }
@@ -520,73 +583,106 @@ fn endpoint(v: &Value) -> Result<Endpoint, SubscriptionError> {
 /// The endpoint URI: http(s) with a host, or mqtt(s) with a host and a topic.
 fn target(uri: &str, notifier_info: &[(String, String)]) -> Result<Target, SubscriptionError> {
     const MEMBER: &str = "notification.endpoint.uri";
-    let url = url::Url::parse(uri).map_err(|e| bad(MEMBER, format!("'{uri}' is not a URL: {e}")))?;
-    let host = url
-        .host_str()
-        .filter(|h| !h.is_empty())
-        .ok_or_else(|| bad(MEMBER, format!("'{uri}' has no host")))?;
+    let scheme = uri.split_once("://").map(|(s, _)| s.to_ascii_lowercase()).unwrap_or_default();
+    if matches!(scheme.as_str(), "mqtt" | "mqtts") {
+        return mqtt_target(uri, notifier_info);
+    }
+    let url = url::Url::parse(uri)
+        .map_err(|e| bad(MEMBER, format!("'{}' is not a URL: {e}", hide_password(uri))))?;
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad(MEMBER, format!("'{}' has no host", hide_password(uri))));
+    }
     match url.scheme() {
         "http" | "https" => Ok(Target::Http),
-        "mqtt" | "mqtts" => {
-            let tls = url.scheme() == "mqtts";
-            let topic = url.path().trim_start_matches('/').to_string();
-            if topic.is_empty() {
-                return Err(bad(MEMBER, format!("'{uri}' names no topic (mqtt://host:port/topic)")));
-            }
-            if url.query().is_some() {
-                return Err(bad(
-                    MEMBER,
-                    "an MQTT endpoint takes no query string; set MQTT-QoS in notifierInfo",
-                ));
-            }
-            // A '#' starts the URL's fragment, so it is looked for there too.
-            if topic.contains(['+', '#']) || url.fragment().is_some() {
-                return Err(bad(MEMBER, "a notification topic cannot hold the wildcards + or #"));
-            }
-            let mut qos = 1;
-            for (k, v) in notifier_info {
-                match (k.as_str(), v.as_str()) {
-                    ("MQTT-QoS", "0") => qos = 0,
-                    ("MQTT-QoS", "1") => qos = 1,
-                    ("MQTT-QoS", "2") => {
-                        return Err(unsupported(
-                            "notification.endpoint.notifierInfo",
-                            "MQTT-QoS 2 is not supported; use 0 or 1",
-                        ))
-                    }
-                    ("MQTT-QoS", other) => {
-                        return Err(bad(
-                            "notification.endpoint.notifierInfo",
-                            format!("MQTT-QoS '{other}' is not 0 or 1"),
-                        ))
-                    }
-                    ("MQTT-Version", "mqtt3.1.1") => {}
-                    ("MQTT-Version", other) => {
-                        return Err(unsupported(
-                            "notification.endpoint.notifierInfo",
-                            format!("MQTT-Version '{other}' is not supported; this server speaks mqtt3.1.1"),
-                        ))
-                    }
-                    _ => {}
-                }
-            }
-            let decode = |s: &str| {
-                url::form_urlencoded::parse(format!("x={s}").as_bytes())
-                    .next()
-                    .map(|(_, v)| v.into_owned())
-                    .unwrap_or_default()
-            };
-            Ok(Target::Mqtt(MqttTarget {
-                host: host.to_string(),
-                port: url.port().unwrap_or(if tls { 8883 } else { 1883 }),
-                tls,
-                topic,
-                username: Some(url.username()).filter(|u| !u.is_empty()).map(decode),
-                password: url.password().map(decode),
-                qos,
-            }))
-        }
         other => Err(bad(MEMBER, format!("the scheme '{other}' is not one of http, https, mqtt, mqtts"))),
+    }
+}
+
+fn mqtt_target(uri: &str, notifier_info: &[(String, String)]) -> Result<Target, SubscriptionError> {
+    const MEMBER: &str = "notification.endpoint.uri";
+    let u = crate::hub::mqtt_url::parse(uri).map_err(|m| bad(MEMBER, m))?;
+    if u.topic.is_empty() {
+        return Err(bad(MEMBER, format!("'{}' names no topic (mqtt://host:port/topic)", hide_password(uri))));
+    }
+    // A '#' starts the URL's fragment, so it is looked for there too.
+    if u.topic.contains(['+', '#']) || u.has_fragment {
+        return Err(bad(MEMBER, "a notification topic cannot hold the wildcards + or #"));
+    }
+    if u.has_query {
+        return Err(bad(MEMBER, "an MQTT endpoint takes no query string; set MQTT-QoS in notifierInfo"));
+    }
+    let mut qos = 1;
+    for (k, v) in notifier_info {
+        match (k.as_str(), v.as_str()) {
+            ("MQTT-QoS", "0") => qos = 0,
+            ("MQTT-QoS", "1") => qos = 1,
+            ("MQTT-QoS", "2") => {
+                return Err(unsupported(
+                    "notification.endpoint.notifierInfo",
+                    "MQTT-QoS 2 is not supported; use 0 or 1",
+                ))
+            }
+            ("MQTT-QoS", other) => {
+                return Err(bad(
+                    "notification.endpoint.notifierInfo",
+                    format!("MQTT-QoS '{other}' is not 0 or 1"),
+                ))
+            }
+            ("MQTT-Version", "mqtt3.1.1") => {}
+            ("MQTT-Version", other) => {
+                return Err(unsupported(
+                    "notification.endpoint.notifierInfo",
+                    format!("MQTT-Version '{other}' is not supported; this server speaks mqtt3.1.1"),
+                ))
+            }
+            _ => {}
+        }
+    }
+    Ok(Target::Mqtt(MqttTarget {
+        host: u.host,
+        port: u.port,
+        tls: u.tls,
+        topic: u.topic,
+        username: u.username,
+        password: u.password,
+        qos,
+    }))
+}
+
+/// The endpoint's host (without brackets), for the rule on endpoints on the server's own
+/// machine or network link.
+pub fn endpoint_host(endpoint: &Endpoint) -> Option<String> {
+    match &endpoint.target {
+        Target::Mqtt(m) => Some(m.host.clone()),
+        Target::Http => url::Url::parse(&endpoint.uri)
+            .ok()?
+            .host_str()
+            .map(|h| h.trim_start_matches('[').trim_end_matches(']').to_string()),
+    }
+}
+
+/// Whether a host names this machine or its link: `localhost`, a loopback, link-local or
+/// unspecified address (where the server's own services and a cloud's metadata live).
+pub fn is_local_host(host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    if host == "localhost" || host.ends_with(".localhost") {
+        return true;
+    }
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => is_local_ip(&ip),
+        Err(_) => false,
+    }
+}
+
+pub fn is_local_ip(ip: &std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.is_loopback() || v4.is_link_local() || v4.is_unspecified(),
+        std::net::IpAddr::V6(v6) => {
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (v6.segments()[0] & 0xffc0) == 0xfe80
+                || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback() || v4.is_link_local())
+        }
     }
 }
 
@@ -657,11 +753,5 @@ pub fn render(
 
 /// `mqtt://user:secret@host/t` → `mqtt://user:***@host/t`: a broker password is a secret.
 pub fn hide_password(uri: &str) -> String {
-    match url::Url::parse(uri) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => uri.to_string(),
-    }
+    crate::hub::mqtt_url::hide(uri)
 }

@@ -28,6 +28,8 @@ use crate::time::now;
 /// The notifier's position in the entity outbox (in event_cursors).
 pub const CURSOR: &str = "subscriptions";
 const PAGE: i64 = 2000;
+/// Pages matched in one run, at most.
+const PAGES_PER_RUN: usize = 10;
 /// A cursor moved past changes nobody wanted is saved at most this often.
 const SAVE_EVERY: Duration = Duration::from_secs(1);
 /// A throttled notification takes more entities only while it is this far from due, so the
@@ -138,6 +140,7 @@ impl Notifier {
     /// Matches every change committed since the cursor and the periodic subscriptions due;
     /// answers how many notifications were queued.
     pub async fn run_once(&mut self) -> CoreResult<usize> {
+        self.svc.retry_broken().await;
         let queued = self.catch_up().await? + self.periodic().await?;
         if queued > 0 {
             self.svc.queued.notify_one();
@@ -158,16 +161,17 @@ impl Notifier {
     }
 
     async fn catch_up(&mut self) -> CoreResult<usize> {
-        let at = now();
         let mut cursor = match self.cursor {
             Some(c) => c,
             None => self.svc.repo.event_cursor(CURSOR).await?,
         };
         self.cursor = Some(cursor);
-        if !read(&self.svc.registry).has_listeners(at) {
+        // The head is read before the subscriptions are looked at: a subscription made after
+        // that look hears of changes after it, which are past the head.
+        let head = self.svc.repo.entity_change_head().await?;
+        if !read(&self.svc.registry).has_listeners(now()) {
             // Nobody listens: skip what was written (a subscription made later hears only of
             // changes after it anyway).
-            let head = self.svc.repo.entity_change_head().await?;
             if head > cursor {
                 self.cursor = Some(head);
                 self.unsaved = true;
@@ -175,7 +179,10 @@ impl Notifier {
             return Ok(0);
         }
         let mut queued = 0;
-        loop {
+        // A run ends after a few pages, so periodic subscriptions and the cursor's save are
+        // not held up behind a long backlog.
+        for _ in 0..PAGES_PER_RUN {
+            let at = now();
             let page = self.svc.repo.entity_changes(cursor, PAGE).await?;
             let Some(last) = page.last().map(|r| r.seq) else { break };
             let found = self.match_page(&page, at).await?;
@@ -197,6 +204,12 @@ impl Notifier {
             }
         }
         Ok(queued)
+    }
+
+    /// Whether the last run stopped with changes left (the caller runs again at once).
+    pub async fn behind(&self) -> CoreResult<bool> {
+        let head = self.svc.repo.entity_change_head().await?;
+        Ok(self.cursor.is_some_and(|c| c < head))
     }
 
     /// The subscriptions that want each change of the page, with the entities to send.
@@ -278,7 +291,6 @@ impl Notifier {
                 }
                 continue;
             };
-            let every = SignedDuration::from_secs(every as i64);
             let waiting = self.throttled.get(&id).filter(|t| at + MERGE_MARGIN < t.due_at);
             let (mut entities, due_at, replace_seq) = match waiting {
                 Some(t) => (t.entities.clone(), t.due_at, Some(t.seq)),
@@ -328,15 +340,7 @@ impl Notifier {
             }
         }
         let user = self.svc.repo.get_user(&sub.owner_user).await?;
-        let subject = user.filter(|u| u.status == AccountStatus::Active).map(|u| Subject {
-            user_id: u.id,
-            username: u.username,
-            role: u.role,
-            org_id: u.org_id,
-            acting_for: Vec::new(),
-            token_scopes: None,
-            source_ip: None,
-        });
+        let subject = user.filter(|u| u.status == AccountStatus::Active).map(|u| Subject::of_user(&u));
         let subject = subject.filter(|s| s.can(Action::ReadData, None));
         if subject.is_none() {
             tracing::warn!(subscription = sub.id(), "the owner's account is not active; nothing is notified");
@@ -358,7 +362,7 @@ impl Notifier {
         self.periodic_next.retain(|id, _| read(&self.svc.registry).get(id).is_some());
         let mut items = Vec::new();
         for sub in due {
-            let every = SignedDuration::from_secs(sub.spec.time_interval.unwrap_or(60) as i64);
+            let every = sub.spec.time_interval.unwrap_or(SignedDuration::from_secs(60));
             self.periodic_next.insert(sub.id().to_string(), at + every);
             let Some(owner) = self.owner(&sub).await? else { continue };
             let entities = self.matching_now(&sub, &owner).await;

@@ -27,7 +27,16 @@ pub struct SubscriptionService {
     pub(crate) registry: RwLock<Registry>,
     /// Wakes the delivery when notifications were queued.
     pub(crate) queued: Notify,
+    /// Stored subscriptions that could not be compiled at start (their context could not be
+    /// had): tried again now and then.
+    broken: std::sync::Mutex<(Vec<SubscriptionRow>, Option<std::time::Instant>)>,
+    /// Endpoints on this machine or its link (loopback, link-local) are taken: off, a
+    /// subscription cannot make the server call its own services or a cloud's metadata.
+    allow_local: bool,
 }
+
+/// How often subscriptions that could not be compiled are tried again.
+const RETRY_BROKEN: std::time::Duration = std::time::Duration::from_secs(60);
 
 fn refused(e: SubscriptionError) -> HubError {
     let kind = if e.unsupported { ErrorType::OperationNotSupported } else { ErrorType::BadRequestData };
@@ -36,26 +45,66 @@ fn refused(e: SubscriptionError) -> HubError {
 
 impl SubscriptionService {
     /// Loads and compiles every stored subscription. One that no longer compiles (its context
-    /// cannot be had) is logged and left out of matching until it is changed.
+    /// cannot be had) is logged and tried again every minute.
     pub async fn start(
         repo: Arc<dyn Repositories>,
         hub: Arc<HubService>,
+        allow_local: bool,
     ) -> HubResult<Arc<SubscriptionService>> {
         let svc = Arc::new(SubscriptionService {
             repo: repo.clone(),
             hub,
             registry: RwLock::new(Registry::default()),
             queued: Notify::new(),
+            broken: std::sync::Mutex::new((Vec::new(), None)),
+            allow_local,
         });
+        let mut broken = Vec::new();
         for row in repo.list_subscriptions().await? {
             match svc.compile(&row).await {
                 Ok(c) => write(&svc.registry).put(c),
                 Err(e) => {
-                    tracing::error!(subscription = row.id, error = %e, "a stored subscription cannot be used; it notifies nothing until it is changed")
+                    tracing::error!(subscription = row.id, error = %e, "a stored subscription cannot be used yet; it is tried again every minute");
+                    broken.push(row);
                 }
             }
         }
+        *svc.broken.lock().unwrap_or_else(|p| p.into_inner()) = (broken, Some(std::time::Instant::now()));
         Ok(svc)
+    }
+
+    /// Compiles again the stored subscriptions that could not be used (at most once a minute).
+    pub async fn retry_broken(&self) {
+        let rows = {
+            let mut b = self.broken.lock().unwrap_or_else(|p| p.into_inner());
+            if b.0.is_empty() || b.1.is_some_and(|t| t.elapsed() < RETRY_BROKEN) {
+                return;
+            }
+            b.1 = Some(std::time::Instant::now());
+            std::mem::take(&mut b.0)
+        };
+        let mut still = Vec::new();
+        for row in rows {
+            match self.compile(&row).await {
+                Ok(c) => {
+                    tracing::info!(subscription = row.id, "a stored subscription can be used again");
+                    write(&self.registry).put(c);
+                }
+                Err(_) => still.push(row),
+            }
+        }
+        self.broken.lock().unwrap_or_else(|p| p.into_inner()).0.extend(still);
+    }
+
+    /// Refuses an endpoint on the server's own machine or link unless configured to allow it.
+    fn check_endpoint(&self, spec: &super::model::SubscriptionSpec) -> HubResult<()> {
+        let host = super::model::endpoint_host(&spec.endpoint).unwrap_or_default();
+        if !self.allow_local && super::model::is_local_host(&host) {
+            return Err(HubError::bad_data(format!(
+                "notification.endpoint.uri: {host} is this server's own machine or link; such endpoints are refused (hub.notification_local_endpoints)"
+            )));
+        }
+        Ok(())
     }
 
     /// Wakes the delivery (notifications were queued by another component).
@@ -83,6 +132,19 @@ impl SubscriptionService {
         by.can_everywhere(Action::ChangeConfiguration) || row.owner_org == by.org_id
     }
 
+    /// Changing a subscription (where it sends, what) is for the account that made it, as it
+    /// notifies under that account, or for an administrator.
+    fn may_change(by: &Subject, row: &SubscriptionRow) -> HubResult<()> {
+        if by.can_everywhere(Action::ChangeConfiguration) || row.owner_user == by.user_id {
+            Ok(())
+        } else {
+            Err(HubError::new(
+                ErrorType::Forbidden,
+                format!("{} was made by another account; only it or an administrator may change it", row.id),
+            ))
+        }
+    }
+
     async fn visible_row(&self, by: &Subject, id: &str) -> HubResult<SubscriptionRow> {
         by.require(Action::ReadData, None)?;
         match self.repo.get_subscription(id).await? {
@@ -104,6 +166,7 @@ impl SubscriptionService {
         }
         let at = now();
         let spec = parse_subscription(&doc, Some(at)).map_err(refused)?;
+        self.check_endpoint(&spec)?;
         let row = SubscriptionRow {
             id: spec.id.clone(),
             owner_user: by.user_id.clone(),
@@ -164,11 +227,16 @@ impl SubscriptionService {
     /// nothing changes when it fails.
     pub async fn update(&self, by: &Subject, id: &str, fragment: &Value) -> HubResult<()> {
         let row = self.visible_row(by, id).await?;
+        Self::may_change(by, &row)?;
         let stored: Value = serde_json::from_str(&row.doc)
             .map_err(|e| CoreError::Storage(format!("subscription {id}: {e}")))?;
         let merged = merge_fragment(&stored, fragment).map_err(refused)?;
         let at = now();
-        parse_subscription(&merged, Some(at)).map_err(refused)?;
+        // expiresAt must be ahead only when the change sets it: an expired subscription can
+        // still be paused or renamed.
+        let new_expiry = fragment.get("expiresAt").is_some_and(|v| !v.is_null());
+        let spec = parse_subscription(&merged, new_expiry.then_some(at)).map_err(refused)?;
+        self.check_endpoint(&spec)?;
         let next = SubscriptionRow { doc: merged.to_string(), modified_at: at, ..row };
         let compiled = self.compile(&next).await?;
         let members: Vec<String> = match fragment {
@@ -187,7 +255,8 @@ impl SubscriptionService {
 
     /// Deletes a subscription and the notifications still waiting for it.
     pub async fn delete(&self, by: &Subject, id: &str) -> HubResult<()> {
-        self.visible_row(by, id).await?;
+        let row = self.visible_row(by, id).await?;
+        Self::may_change(by, &row)?;
         let audit = AuditEvent::new(&by.actor(), "subscription.delete", Some(id), Outcome::Success);
         if !self.repo.delete_subscription(id, &audit).await? {
             return Err(HubError::not_found(id));
