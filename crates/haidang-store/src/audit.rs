@@ -203,7 +203,7 @@ impl Store {
     }
 
     pub(crate) async fn begin(&self) -> CoreResult<Transaction<'static, Any>> {
-        self.pool.begin().await.map_err(db_err)
+        self.writes.begin().await.map_err(db_err)
     }
 }
 

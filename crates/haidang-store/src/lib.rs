@@ -78,6 +78,8 @@ pub struct StoreOptions {
 
 pub struct Store {
     pool: AnyPool,
+    /// The one connection writes use (see `connect`).
+    writes: AnyPool,
     backend: Backend,
     audit_key: AuditKey,
     audit_head_file: Option<PathBuf>,
@@ -87,6 +89,38 @@ pub struct Store {
     /// Counts commits of this process, so the event relay and the notifier (each with a
     /// receiver of its own) need not poll hard.
     committed: tokio::sync::watch::Sender<u64>,
+}
+
+/// Page cache of a reading connection and of the writing one, in KiB.
+const READER_CACHE_KIB: i64 = 8 * 1024;
+const WRITER_CACHE_KIB: i64 = 128 * 1024;
+
+/// Pool options; on SQLite each connection is set up as the store needs it.
+fn pool_options(backend: Backend, connections: u32, cache_kib: i64) -> AnyPoolOptions {
+    AnyPoolOptions::new().max_connections(connections).acquire_timeout(Duration::from_secs(10)).after_connect(
+        move |conn, _meta| {
+            Box::pin(async move {
+                if backend == Backend::Sqlite {
+                    // WAL for concurrent readers; FULL so a commit survives power loss; foreign
+                    // keys are off by default in SQLite. For ingestion: the page cache above (the
+                    // default 2 MiB sent every index page through pread), 2 KiB pages for a new
+                    // database (a commit writes each page it touched whole, and a sensor's
+                    // history index touches one page per sensor). Checkpoints run beside the
+                    // writer (`checkpoint`, from the server's jobs) rather than inside its
+                    // commits, where they took a quarter of an ingestion run; a commit
+                    // checkpoints itself only if the WAL has passed 50,000 pages (the job fell
+                    // behind).
+                    let pragmas = format!(
+                        "PRAGMA page_size = 2048; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA cache_size = -{cache_kib}; \
+                         PRAGMA wal_autocheckpoint = 50000; PRAGMA temp_store = MEMORY;"
+                    );
+                    conn.execute(pragmas.as_str()).await?;
+                }
+                Ok(())
+            })
+        },
+    )
 }
 
 pub(crate) fn db_err(e: sqlx::Error) -> CoreError {
@@ -112,38 +146,20 @@ impl Store {
             .map_err(|e| StoreError::Connect(e.to_string()))?
             .log_statements(tracing::log::LevelFilter::Trace)
             .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
-        let pool = AnyPoolOptions::new()
-            .max_connections(options.max_connections.max(1))
-            .acquire_timeout(Duration::from_secs(10))
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        // WAL for concurrent readers; FULL so a commit survives power loss;
-                        // foreign keys are off by default in SQLite. For ingestion: a 32 MiB
-                        // page cache and 64 MiB of reads through mmap per connection (the
-                        // default 2 MiB cache sent every index page through pread), 2 KiB
-                        // pages for a new database (a commit writes each page it touched
-                        // whole, and a sensor's history index touches one page per sensor).
-                        // Checkpoints run beside the writer (`checkpoint`, from the server's
-                        // jobs) rather than inside its commits, where they took a quarter of
-                        // an ingestion run; a commit checkpoints itself only if the WAL has
-                        // passed 50,000 pages (the job fell behind).
-                        conn.execute(
-                            "PRAGMA page_size = 2048; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                             PRAGMA cache_size = -32768; PRAGMA mmap_size = 67108864; \
-                             PRAGMA wal_autocheckpoint = 50000; PRAGMA temp_store = MEMORY;",
-                        )
-                        .await?;
-                    }
-                    Ok(())
-                })
-            })
+        // Readers share a pool with small page caches; writes (always one at a time, under the
+        // write lock) have a connection of their own with a large one, so the memory a busy
+        // writer wants is spent once, not in every connection.
+        let pool = pool_options(backend, options.max_connections.max(1), READER_CACHE_KIB)
+            .connect_with(connect_options.clone())
+            .await
+            .map_err(|e| StoreError::Connect(e.to_string()))?;
+        let writes = pool_options(backend, 1, WRITER_CACHE_KIB)
             .connect_with(connect_options)
             .await
             .map_err(|e| StoreError::Connect(e.to_string()))?;
         Ok(Store {
             pool,
+            writes,
             backend,
             audit_key: options.audit_key,
             audit_head_file: options.audit_head_file,
@@ -219,6 +235,7 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        self.writes.close().await;
         self.pool.close().await;
     }
 }
