@@ -119,7 +119,10 @@ pub async fn run(args: MqttBenchArgs) -> anyhow::Result<()> {
     if !args.stations.is_multiple_of(publishers) {
         bail!("--stations must be a multiple of --publishers (each station's readings from one publisher)");
     }
-    let base: jiff::Timestamp = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(2);
+    // Readings a microsecond apart, the last one now: a run's readings are all newer than the
+    // run before's, so a second run measures updates, not late readings (history only).
+    let base: jiff::Timestamp =
+        jiff::Timestamp::now() - jiff::SignedDuration::from_micros(args.messages as i64);
     let wall = Instant::now();
     let mut tasks = Vec::new();
     for k in 0..publishers {
@@ -135,8 +138,8 @@ pub async fn run(args: MqttBenchArgs) -> anyhow::Result<()> {
             let each = if rate > 0 { publishers as f64 / rate as f64 } else { 0.0 };
             for (n, i) in range.enumerate() {
                 let s = i % stations;
-                // Each reading a millisecond after the one before: new, in order, per station.
-                let ts = base + jiff::SignedDuration::from_millis(i as i64);
+                // Each reading a microsecond after the one before: new, in order, per station.
+                let ts = base + jiff::SignedDuration::from_micros(i as i64);
                 let payload = json!({"pm25": (i % 500) as f64 / 10.0, "t": 20.5, "ts": ts.to_string(),
                                      "lon": 103.0 + (s % 100) as f64 * 0.01, "lat": 22.0 + (s / 100) as f64 * 0.01});
                 let topic = format!("{prefix}/air/{}/data", station(s));
