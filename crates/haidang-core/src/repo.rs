@@ -126,6 +126,9 @@ pub trait CursorRepository: Send + Sync {
 #[async_trait]
 pub trait EntityRepository: Send + Sync {
     async fn load_entities(&self, ids: &[String]) -> CoreResult<Vec<EntityRow>>;
+    /// An entity deleted with its history kept: its id, types and owner (body `{}`), with the
+    /// time it was deleted as `modified_at`.
+    async fn deleted_entity(&self, id: &str) -> CoreResult<Option<EntityRow>>;
     /// Entities in creation order after (created_at, id), at most `limit`: for rebuilding indexes.
     async fn scan_entities(&self, after: Option<(i64, &str)>, limit: i64) -> CoreResult<Vec<EntityRow>>;
     /// Writes entity rows, their change records and the requests' audit records in one transaction.

@@ -32,6 +32,7 @@ pub const TABLES: &[(&str, &str)] = &[
     ("entities", "id"),
     ("entity_changes", "seq"),
     ("attribute_instances", "seq"),
+    ("deleted_entities", "id"),
     ("hub_documents", "key"),
     ("subscriptions", "id"),
     ("notifications", "seq"),

@@ -71,8 +71,16 @@ impl Store {
 
     /// "?,?,?" or "$1,$2,$3": an IN list of `n` parameters, nothing else in the statement.
     pub(crate) fn list_marks(&self, n: usize) -> String {
+        self.list_marks_from(n, 1)
+    }
+
+    /// `n` parameter marks numbered from `first` (PostgreSQL); SQLite's are anonymous.
+    pub(crate) fn list_marks_from(&self, n: usize, first: usize) -> String {
         let sqlite = self.backend == crate::Backend::Sqlite;
-        (1..=n).map(|i| if sqlite { "?".to_string() } else { format!("${i}") }).collect::<Vec<_>>().join(",")
+        (first..first + n)
+            .map(|i| if sqlite { "?".to_string() } else { format!("${i}") })
+            .collect::<Vec<_>>()
+            .join(",")
     }
 }
 
@@ -100,8 +108,27 @@ impl Store {
         Ok(())
     }
 
-    async fn delete_entities(&self, tx: &mut Transaction<'static, Any>, ids: &[&str]) -> CoreResult<()> {
+    /// Each deleted entity leaves its types and owner behind, so its history (kept unless
+    /// `hub.delete_history`, which forgets this too) can still be read and pruned by type.
+    async fn delete_entities(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        ids: &[&str],
+        at: jiff::Timestamp,
+    ) -> CoreResult<()> {
         for chunk in ids.chunks(self.rows_per_statement()) {
+            let (at_mark, marks) = (self.list_marks(1), self.list_marks_from(chunk.len(), 2));
+            let sql = format!(
+                "INSERT INTO deleted_entities (id, types, owner_org, deleted_at) \
+                 SELECT id, types, owner_org, {at_mark} FROM entities WHERE id IN ({marks}) \
+                 ON CONFLICT (id) DO UPDATE SET types = excluded.types, owner_org = excluded.owner_org, \
+                 deleted_at = excluded.deleted_at"
+            );
+            let mut q = sqlx::query(&sql).bind(us(at));
+            for id in chunk {
+                q = q.bind(id.to_string());
+            }
+            q.execute(&mut **tx).await.map_err(db_err)?;
             let sql = format!("DELETE FROM entities WHERE id IN ({})", self.list_marks(chunk.len()));
             let mut q = sqlx::query(&sql);
             for id in chunk {
@@ -266,7 +293,7 @@ impl EntityRepository for Store {
                         ids.push(id.as_str());
                         i += 1;
                     }
-                    self.delete_entities(&mut tx, &ids).await?;
+                    self.delete_entities(&mut tx, &ids, haidang_core::time::now()).await?;
                 }
                 EntityWrite::ForgetHistory(id) => {
                     self.forget_history(&mut tx, id).await?;
@@ -284,6 +311,26 @@ impl EntityRepository for Store {
             self.notify_committed();
         }
         Ok(())
+    }
+
+    async fn deleted_entity(&self, id: &str) -> CoreResult<Option<EntityRow>> {
+        let row = sqlx::query("SELECT id, types, owner_org, deleted_at FROM deleted_entities WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db_err)?;
+        row.map(|r| {
+            let deleted_at = ts(&r, "deleted_at")?;
+            Ok(EntityRow {
+                id: text(&r, "id")?,
+                types: list(&r, "types")?,
+                owner_org: opt_text(&r, "owner_org")?,
+                created_at: deleted_at,
+                modified_at: deleted_at,
+                body: "{}".into(),
+            })
+        })
+        .transpose()
     }
 
     async fn entity_history(&self, filter: &HistoryFilter<'_>) -> CoreResult<Vec<InstanceRow>> {

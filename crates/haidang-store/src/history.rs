@@ -108,11 +108,13 @@ impl Store {
         tx: &mut Transaction<'static, Any>,
         entity_id: &str,
     ) -> CoreResult<()> {
-        sqlx::query("DELETE FROM attribute_instances WHERE entity_id = $1")
-            .bind(entity_id.to_string())
-            .execute(&mut **tx)
-            .await
-            .map_err(db_err)?;
+        for table in ["attribute_instances WHERE entity_id", "deleted_entities WHERE id"] {
+            sqlx::query(&format!("DELETE FROM {table} = $1"))
+                .bind(entity_id.to_string())
+                .execute(&mut **tx)
+                .await
+                .map_err(db_err)?;
+        }
         Ok(())
     }
 
@@ -125,9 +127,12 @@ impl Store {
         let mut removed = 0u64;
         loop {
             let _guard = self.write_lock.lock().await;
+            // An entity deleted with its history kept is found by the types it had.
             let done = sqlx::query(
                 "DELETE FROM attribute_instances WHERE seq IN (SELECT a.seq FROM attribute_instances a \
-                 JOIN entities e ON e.id = a.entity_id WHERE a.at < $1 AND e.types LIKE $2 ESCAPE '\\' LIMIT 1000)",
+                 JOIN (SELECT id, types FROM entities UNION ALL SELECT id, types FROM deleted_entities d \
+                 WHERE NOT EXISTS (SELECT 1 FROM entities n WHERE n.id = d.id)) e ON e.id = a.entity_id \
+                 WHERE a.at < $1 AND e.types LIKE $2 ESCAPE '\\' LIMIT 1000)",
             )
             .bind(us(before))
             .bind(pattern.clone())
@@ -137,6 +142,14 @@ impl Store {
             .rows_affected();
             removed += done;
             if done < 1000 {
+                // A deleted entity whose whole history has gone is forgotten.
+                sqlx::query(
+                    "DELETE FROM deleted_entities WHERE NOT EXISTS \
+                     (SELECT 1 FROM attribute_instances a WHERE a.entity_id = deleted_entities.id)",
+                )
+                .execute(self.pool())
+                .await
+                .map_err(db_err)?;
                 return Ok(removed);
             }
         }

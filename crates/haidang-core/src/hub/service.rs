@@ -252,7 +252,21 @@ impl HubService {
         attrs: Option<&[String]>,
         params: &TemporalParams,
     ) -> HubResult<EntityHistory> {
-        let entity = self.get(by, id).await?;
+        by.require(Action::ReadData, None)?;
+        let entity = match self.repo.load_entities(&[id.to_string()]).await?.first() {
+            Some(row) => entity_from_row(row)?,
+            // Deleted with its history kept: the history is still the province's record.
+            None => match self.repo.deleted_entity(id).await? {
+                Some(row) => Entity {
+                    id: row.id,
+                    types: row.types,
+                    attrs: Default::default(),
+                    created_at: None,
+                    modified_at: Some(row.modified_at),
+                },
+                None => return Err(HubError::not_found(id)),
+            },
+        };
         read_history(self.repo.as_ref(), entity, attrs, params).await
     }
 

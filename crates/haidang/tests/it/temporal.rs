@@ -256,3 +256,36 @@ async fn retention_removes_old_history_of_its_type_and_deleting_can_take_the_his
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_deleted_entitys_kept_history_is_still_read_and_pruned_by_its_type() {
+    for backend in backends() {
+        let store = crate::harness::TestStore::new(backend).await;
+        let mut config = store.config();
+        config.hub.retention = vec!["RiverGauge=P1D".into()];
+        let app = TestApp::spawn_config(store, config, true).await;
+        let op = app.signed_in("operator").await;
+        let gauge = json!({"id": ID, "type": "RiverGauge",
+            "waterLevel": [reading_at(1.0, &hours_ago(72)), reading_at(3.0, &hours_ago(1))]});
+        let res = send(&op, &app, Method::POST, "/ngsi-ld/v1/temporal/entities", Some(gauge)).await;
+        assert_eq!(res.status(), 201);
+        let res = send(&op, &app, Method::DELETE, &format!("/ngsi-ld/v1/entities/{ID}"), None).await;
+        assert_eq!(res.status(), 204);
+        assert_eq!(get(&op, &app, &format!("/ngsi-ld/v1/entities/{ID}")).await.0, 404);
+
+        // Without hub.delete_history the past stays readable, under the type the entity had.
+        let (status, h) = get(&op, &app, &format!("/ngsi-ld/v1/temporal/entities/{ID}")).await;
+        assert_eq!(status, 200, "{backend:?}: {h}");
+        assert_eq!(h["type"], "RiverGauge", "{h}");
+        assert_eq!(values(&h["waterLevel"]), vec![json!(1.0), json!(3.0)], "{h}");
+
+        // ... and the type's retention still reaches it.
+        assert_eq!(app.state.hub.prune_history().await.unwrap(), 1, "{backend:?}");
+        let (_, h) = get(&op, &app, &format!("/ngsi-ld/v1/temporal/entities/{ID}")).await;
+        assert_eq!(values(&h["waterLevel"]), vec![json!(3.0)], "{h}");
+        // An id that never existed is still not found.
+        let (status, _) = get(&op, &app, "/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:RiverGauge:never").await;
+        assert_eq!(status, 404);
+        app.stop().await;
+    }
+}
