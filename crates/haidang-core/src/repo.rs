@@ -131,15 +131,10 @@ pub trait EntityRepository: Send + Sync {
     async fn deleted_entity(&self, id: &str) -> CoreResult<Option<EntityRow>>;
     /// Entities in creation order after (created_at, id), at most `limit`: for rebuilding indexes.
     async fn scan_entities(&self, after: Option<(i64, &str)>, limit: i64) -> CoreResult<Vec<EntityRow>>;
-    /// Writes entity rows, their change records and the requests' audit records in one transaction.
-    /// With them, the attribute instances the writes add to the history (the temporal API).
-    async fn write_entities(
-        &self,
-        writes: &[EntityWrite],
-        changes: &[EntityChange],
-        history: &[InstanceRow],
-        audits: &[AuditEvent],
-    ) -> CoreResult<()>;
+    /// Writes a group's rows in one transaction: entity rows, their change records, the
+    /// attribute instances they add to the history (the temporal API), the requests' audit
+    /// records, the datasets' write counts and the forms the group took in.
+    async fn write_entities(&self, set: &WriteSet) -> CoreResult<()>;
     /// Removes the history of entities of `type_iri` older than `before`; answers how many went.
     async fn prune_history(&self, type_iri: &str, before: Timestamp) -> CoreResult<u64>;
     /// One entity's history: instances in time order (newest `last_n` per attribute when set).
@@ -199,6 +194,17 @@ pub struct HistoryFilter<'a> {
     pub to: Option<Timestamp>,
     /// Only the newest N of each attribute.
     pub last_n: Option<i64>,
+}
+
+/// What one group of the hub's writer commits together.
+#[derive(Debug, Clone, Default)]
+pub struct WriteSet {
+    pub writes: Vec<EntityWrite>,
+    pub changes: Vec<EntityChange>,
+    pub history: Vec<InstanceRow>,
+    pub audits: Vec<AuditEvent>,
+    pub counts: Vec<crate::datasets::model::CountRow>,
+    pub submissions: Vec<crate::datasets::model::Submission>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -288,6 +294,8 @@ pub struct SubscriptionRow {
     pub id: String,
     pub owner_user: String,
     pub owner_org: String,
+    /// The API token it was made with: a grant to that token reaches its notifications.
+    pub owner_token: Option<String>,
     /// JSON text of the subscription as the caller wrote it (short names).
     pub doc: String,
     /// JSON text of the @context it was written in (a URL string, or the inline value).
@@ -362,6 +370,50 @@ pub trait DeadLetterRepository: Send + Sync {
     async fn prune_dead_letters(&self, before: Timestamp) -> CoreResult<u64>;
 }
 
+/// Datasets, their grants, maintenance windows, forms taken in and write counts.
+#[async_trait]
+pub trait DatasetRepository: Send + Sync {
+    /// In the order they were created (the catalog numbers them so).
+    async fn list_datasets(&self) -> CoreResult<Vec<crate::datasets::model::Dataset>>;
+    /// Inserts or replaces, with its audit record, in one transaction.
+    async fn save_dataset(
+        &self,
+        dataset: &crate::datasets::model::Dataset,
+        audit: &AuditEvent,
+    ) -> CoreResult<()>;
+    async fn list_grants(&self) -> CoreResult<Vec<crate::datasets::model::Grant>>;
+    async fn save_grant(&self, grant: &crate::datasets::model::Grant, audit: &AuditEvent) -> CoreResult<()>;
+    async fn list_windows(
+        &self,
+        dataset_id: Option<&str>,
+    ) -> CoreResult<Vec<crate::datasets::model::MaintenanceWindow>>;
+    async fn save_window(
+        &self,
+        window: &crate::datasets::model::MaintenanceWindow,
+        audit: &AuditEvent,
+    ) -> CoreResult<()>;
+    /// Newest first.
+    async fn list_submissions(
+        &self,
+        dataset_id: Option<&str>,
+        limit: i64,
+    ) -> CoreResult<Vec<crate::datasets::model::Submission>>;
+    /// Counts of the datasets' writes in hours starting at or after `from` and before `to`.
+    async fn write_counts(
+        &self,
+        dataset_ids: &[String],
+        from: Timestamp,
+        to: Timestamp,
+    ) -> CoreResult<Vec<crate::datasets::model::CountRow>>;
+    /// The history rows of `entity_ids` observed in [from, to), for the quality scores.
+    async fn instances_between(
+        &self,
+        entity_ids: &[String],
+        from: Timestamp,
+        to: Timestamp,
+    ) -> CoreResult<Vec<InstanceRow>>;
+}
+
 /// Everything the services need from the store.
 pub trait Repositories:
     UnitRepository
@@ -372,6 +424,7 @@ pub trait Repositories:
     + EntityRepository
     + SubscriptionRepository
     + DeadLetterRepository
+    + DatasetRepository
 {
 }
 
@@ -383,7 +436,8 @@ impl<
             + CursorRepository
             + EntityRepository
             + SubscriptionRepository
-            + DeadLetterRepository,
+            + DeadLetterRepository
+            + DatasetRepository,
     > Repositories for T
 {
 }

@@ -121,6 +121,8 @@ pub async fn rebuild_unit_index(state: &AppState) -> CoreResult<usize> {
         .map_err(|e| haidang_core::CoreError::Internal(format!("unit index: {e}")))?;
     let n = index.len();
     state.set_unit_index(index);
+    // Entities are filed under the commune they lie in: the new boundaries may move some.
+    state.hub.refile_all().await.map_err(|e| haidang_core::CoreError::Internal(e.to_string()))?;
     Ok(n)
 }
 

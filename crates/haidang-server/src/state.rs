@@ -1,12 +1,12 @@
 //! What every handler shares: configuration, the services, the in-memory unit index and the
 //! metrics registry.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use haidang_core::accounts::AccountService;
 use haidang_core::audit::AuditService;
 use haidang_core::orgs::OrgService;
-use haidang_core::units::{UnitIndex, UnitService};
+use haidang_core::units::{UnitDirectory, UnitIndex, UnitService};
 use haidang_store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
 
@@ -31,23 +31,17 @@ pub struct AppState {
     pub ingest: haidang_core::hub::ingestor::IngestService,
     /// Where committed changes are published (by the relay that `launch` runs).
     pub bus: Arc<dyn haidang_core::events::EventBus>,
-    /// Point → unit lookups; replaced whole after an import.
-    pub unit_index: RwLock<Arc<UnitIndex>>,
+    /// Point → unit lookups; replaced whole after an import (shared with the hub).
+    pub unit_directory: Arc<UnitDirectory>,
     pub metrics: PrometheusHandle,
 }
 
 impl AppState {
     pub fn unit_index(&self) -> Arc<UnitIndex> {
-        match self.unit_index.read() {
-            Ok(guard) => guard.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        self.unit_directory.current()
     }
 
     pub fn set_unit_index(&self, index: UnitIndex) {
-        match self.unit_index.write() {
-            Ok(mut guard) => *guard = Arc::new(index),
-            Err(poisoned) => *poisoned.into_inner() = Arc::new(index),
-        }
+        self.unit_directory.replace(index);
     }
 }

@@ -37,6 +37,11 @@ pub const TABLES: &[(&str, &str)] = &[
     ("subscriptions", "id"),
     ("notifications", "seq"),
     ("dead_letters", "seq"),
+    ("datasets", "seq"),
+    ("dataset_grants", "id"),
+    ("maintenance_windows", "id"),
+    ("form_submissions", "id"),
+    ("dataset_write_counts", "dataset_id, hour"),
 ];
 
 #[derive(Debug, thiserror::Error)]

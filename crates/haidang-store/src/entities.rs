@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use haidang_core::audit::AuditEvent;
 use haidang_core::repo::{
     EntityChange, EntityChangeRecord, EntityRepository, EntityRow, EntityWrite, HistoryFilter, InstanceRow,
-    StoredDocument,
+    StoredDocument, WriteSet,
 };
 use haidang_core::{CoreError, CoreResult};
 use sqlx::any::AnyRow;
@@ -265,13 +265,8 @@ impl EntityRepository for Store {
         rows.iter().map(entity_from_row).collect()
     }
 
-    async fn write_entities(
-        &self,
-        writes: &[EntityWrite],
-        changes: &[EntityChange],
-        history: &[InstanceRow],
-        audits: &[AuditEvent],
-    ) -> CoreResult<()> {
+    async fn write_entities(&self, set: &WriteSet) -> CoreResult<()> {
+        let writes = &set.writes;
         let _guard = self.write_lock.lock().await;
         let mut tx = self.begin().await?;
         // Runs of puts and deletes keep their order, so "delete then create" in one group holds.
@@ -301,9 +296,11 @@ impl EntityRepository for Store {
                 }
             }
         }
-        self.insert_changes(&mut tx, changes).await?;
-        self.insert_instances(&mut tx, history).await?;
-        let records = self.append_many_in_tx(&mut tx, audits).await?;
+        self.insert_changes(&mut tx, &set.changes).await?;
+        self.insert_instances(&mut tx, &set.history).await?;
+        self.add_write_counts(&mut tx, &set.counts).await?;
+        self.insert_submissions(&mut tx, &set.submissions).await?;
+        let records = self.append_many_in_tx(&mut tx, &set.audits).await?;
         tx.commit().await.map_err(db_err)?;
         if let Some(last) = records.last() {
             self.after_commit(last).await;

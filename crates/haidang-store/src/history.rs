@@ -12,7 +12,7 @@ use crate::{db_err, Store};
 
 const INSTANCE_COLUMNS: &str = "seq, entity_id, attr, dataset_id, at, created_at, body";
 
-fn instance_from_row(row: &AnyRow) -> CoreResult<InstanceRow> {
+pub(crate) fn instance_from_row(row: &AnyRow) -> CoreResult<InstanceRow> {
     Ok(InstanceRow {
         seq: int(row, "seq")?,
         entity_id: text(row, "entity_id")?,

@@ -7,6 +7,7 @@ mod accounts;
 mod audit;
 pub mod backup;
 mod cursors;
+mod datasets;
 mod dead_letters;
 mod entities;
 mod history;

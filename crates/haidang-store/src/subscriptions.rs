@@ -18,7 +18,8 @@ use sqlx::any::AnyRow;
 use crate::rows::{int, opt_text, opt_ts, text, ts, us};
 use crate::{db_err, Store};
 
-const COLUMNS: &str = "id, owner_user, owner_org, doc, context, created_at, modified_at, times_sent, \
+const COLUMNS: &str =
+    "id, owner_user, owner_org, owner_token, doc, context, created_at, modified_at, times_sent, \
      times_failed, last_notification, last_success, last_failure, last_failure_reason";
 
 fn subscription_from_row(row: &AnyRow) -> CoreResult<SubscriptionRow> {
@@ -26,6 +27,7 @@ fn subscription_from_row(row: &AnyRow) -> CoreResult<SubscriptionRow> {
         id: text(row, "id")?,
         owner_user: text(row, "owner_user")?,
         owner_org: text(row, "owner_org")?,
+        owner_token: opt_text(row, "owner_token")?,
         doc: text(row, "doc")?,
         context: text(row, "context")?,
         created_at: ts(row, "created_at")?,
@@ -86,12 +88,13 @@ impl SubscriptionRepository for Store {
         let _guard = self.write_lock.lock().await;
         let mut tx = self.begin().await?;
         sqlx::query(
-            "INSERT INTO subscriptions (id, owner_user, owner_org, doc, context, created_at, modified_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO subscriptions (id, owner_user, owner_org, owner_token, doc, context, created_at, modified_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(row.id.clone())
         .bind(row.owner_user.clone())
         .bind(row.owner_org.clone())
+        .bind(row.owner_token.clone())
         .bind(row.doc.clone())
         .bind(row.context.clone())
         .bind(us(row.created_at))

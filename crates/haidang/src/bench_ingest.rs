@@ -303,7 +303,14 @@ async fn ceiling_run(url: &str, entities: usize, batch: usize) -> anyhow::Result
         let writes: Vec<EntityWrite> = chunk.iter().map(|(r, _, _)| EntityWrite::Put(r.clone())).collect();
         let changes: Vec<EntityChange> = chunk.iter().map(|(_, c, _)| c.clone()).collect();
         let history: Vec<InstanceRow> = chunk.iter().flat_map(|(_, _, h)| h.iter().cloned()).collect();
-        store.write_entities(&writes, &changes, &history, std::slice::from_ref(&audit)).await?;
+        let set = haidang_core::repo::WriteSet {
+            writes,
+            changes,
+            history,
+            audits: vec![audit.clone()],
+            ..Default::default()
+        };
+        store.write_entities(&set).await?;
     }
     let wall = wall.elapsed();
     println!(

@@ -275,6 +275,7 @@ pub async fn seed_entities(state: &AppState) -> anyhow::Result<bool> {
         org_id: org.id,
         acting_for: vec![],
         token_scopes: None,
+        token_id: None,
         source_ip: None,
     };
     let observed = haidang_core::time::now().to_string();

@@ -2,7 +2,7 @@
 //! for `serve` and for every operator command.
 
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use anyhow::{anyhow, Context};
 use haidang_core::accounts::service::AuthSettings;
@@ -12,7 +12,7 @@ use haidang_core::hub::contexts::HeldContext;
 use haidang_core::hub::{HubOptions, HubService};
 use haidang_core::orgs::OrgService;
 use haidang_core::repo::Repositories;
-use haidang_core::units::{CodeList, UnitIndex, UnitService};
+use haidang_core::units::{CodeList, UnitDirectory, UnitIndex, UnitLocator, UnitService};
 use haidang_server::config::Config;
 use haidang_server::state::AppState;
 use haidang_store::{Store, StoreOptions};
@@ -99,7 +99,12 @@ pub async fn build_state(config: Config) -> anyhow::Result<Arc<AppState>> {
         totp_issuer: config.auth.totp_issuer.clone(),
     };
     let bus = open_bus(&config).await?;
-    let hub = open_hub(&config, repo.clone()).await?;
+    let units = UnitService::new(repo.clone(), Arc::new(codes));
+    // Built before the hub, which files every entity under the commune it lies in.
+    let unit_index = UnitIndex::build(&units.all_with_geometry().await.map_err(|e| anyhow!("units: {e}"))?)
+        .map_err(|e| anyhow!("unit index: {e}"))?;
+    let unit_directory = Arc::new(UnitDirectory::new(unit_index));
+    let hub = open_hub(&config, repo.clone(), unit_directory.clone()).await?;
     let local = config.hub.notification_local_endpoints;
     let subscriptions =
         haidang_core::hub::subscriptions::SubscriptionService::start(repo.clone(), hub.clone(), local)
@@ -121,7 +126,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<Arc<AppState>> {
     let state = Arc::new(AppState {
         accounts: AccountService::new(repo.clone(), settings),
         orgs: OrgService::new(repo.clone()),
-        units: UnitService::new(repo.clone(), Arc::new(codes)),
+        units,
         audit: AuditService::new(repo.clone()),
         hub,
         subscriptions,
@@ -129,7 +134,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<Arc<AppState>> {
         ingest: haidang_core::hub::ingestor::IngestService::new(repo.clone(), statuses),
         connectors,
         bus,
-        unit_index: RwLock::new(Arc::new(UnitIndex::build(&[]).map_err(|e| anyhow!("{e}"))?)),
+        unit_directory,
         metrics: haidang_server::metrics_handle(),
         store,
         config,
@@ -138,7 +143,11 @@ pub async fn build_state(config: Config) -> anyhow::Result<Arc<AppState>> {
 }
 
 /// The data hub: schemas and contexts loaded, the index rebuilt, the writer started.
-pub async fn open_hub(config: &Config, repo: Arc<dyn Repositories>) -> anyhow::Result<Arc<HubService>> {
+pub async fn open_hub(
+    config: &Config,
+    repo: Arc<dyn Repositories>,
+    units: Arc<dyn UnitLocator>,
+) -> anyhow::Result<Arc<HubService>> {
     let options = HubOptions {
         default_limit: config.hub.default_limit,
         max_limit: config.hub.max_limit,
@@ -156,7 +165,7 @@ pub async fn open_hub(config: &Config, repo: Arc<dyn Repositories>) -> anyhow::R
             .collect::<anyhow::Result<Vec<_>>>()?,
     };
     let fetcher = haidang_server::ngsi::HttpFetcher::new().map_err(|e| anyhow!("HTTP client: {e}"))?;
-    let hub = HubService::start(repo, options, Arc::new(fetcher)).await?;
+    let hub = HubService::start(repo, options, Arc::new(fetcher), units).await?;
     for entry in &config.hub.contexts {
         let (url, path) =
             entry.split_once('=').ok_or_else(|| anyhow!("hub.contexts: '{entry}' is not URL=path"))?;

@@ -35,10 +35,16 @@ pub enum Action {
     ReadData,
     /// Handle work assigned to an organisation (citizen reports, incidents).
     HandleAssignedWork,
+    /// Read every approved dataset, whatever its sharing mode (the centre and leaders).
+    ReadAllData,
+    /// Define datasets (the provider's own, or any for the centre's supervisors).
+    ManageDatasets,
+    /// Approve and retire datasets, grant and revoke access to them.
+    ApproveData,
 }
 
 impl Action {
-    pub const ALL: [Action; 18] = [
+    pub const ALL: [Action; 21] = [
         Action::ViewConsole,
         Action::ViewUnits,
         Action::ManageUnits,
@@ -57,6 +63,9 @@ impl Action {
         Action::SubmitData,
         Action::ReadData,
         Action::HandleAssignedWork,
+        Action::ReadAllData,
+        Action::ManageDatasets,
+        Action::ApproveData,
     ];
 }
 
@@ -87,29 +96,30 @@ pub fn role_grant(role: Role, action: Action) -> Grant {
             | ManageTokens
             | ViewAudit
             | ChangeConfiguration
-            | ReadData => All,
-            ViewPersonalData | SendDataRequest | DirectIncident | SubmitData | HandleAssignedWork => No,
+            | ReadData
+            | ReadAllData => All,
+            ViewPersonalData | SendDataRequest | DirectIncident | SubmitData | HandleAssignedWork
+            | ManageDatasets | ApproveData => No,
         },
         Role::Supervisor => match action {
             ViewConsole | ViewUnits | ViewOrgs | ViewUsers | ManageUsers | ManageDelegations
             | ManageTokens | ViewPersonalData | SendDataRequest | DirectIncident | SubmitData | ReadData
-            | HandleAssignedWork => All,
+            | HandleAssignedWork | ReadAllData | ManageDatasets | ApproveData => All,
             ManageUnits | ManageOrgs | ManagePrivilegedUsers | ViewAudit | ChangeConfiguration => No,
         },
         Role::Operator => match action {
             ViewConsole | ViewUnits | ViewOrgs | ViewPersonalData | SendDataRequest | SubmitData
-            | ReadData | HandleAssignedWork => All,
+            | ReadData | HandleAssignedWork | ReadAllData => All,
             _ => No,
         },
         Role::Leader => match action {
-            ViewConsole | ViewUnits | ViewOrgs | ViewUsers | SendDataRequest | DirectIncident | ReadData => {
-                All
-            }
+            ViewConsole | ViewUnits | ViewOrgs | ViewUsers | SendDataRequest | DirectIncident | ReadData
+            | ReadAllData => All,
             _ => No,
         },
         Role::Officer => match action {
             ViewConsole | ViewUnits | ViewOrgs | ReadData => All,
-            ViewPersonalData | SubmitData | HandleAssignedWork => OwnOrg,
+            ViewPersonalData | SubmitData | HandleAssignedWork | ManageDatasets => OwnOrg,
             _ => No,
         },
         Role::DataProvider => match action {
@@ -136,6 +146,9 @@ pub struct Subject {
     pub acting_for: Vec<ActingFor>,
     /// For API tokens: the scopes the token carries; None for a console session.
     pub token_scopes: Option<Vec<String>>,
+    /// The API token a request came with: a grant may name one token rather than a whole
+    /// organisation.
+    pub token_id: Option<String>,
     pub source_ip: Option<String>,
 }
 
@@ -157,6 +170,7 @@ impl Subject {
             org_id: user.org_id.clone(),
             acting_for: vec![],
             token_scopes: None,
+            token_id: None,
             source_ip: None,
         }
     }
@@ -171,6 +185,7 @@ impl Subject {
             org_id: String::new(),
             acting_for: vec![],
             token_scopes: None,
+            token_id: None,
             source_ip: None,
         }
     }
@@ -262,6 +277,7 @@ mod tests {
             org_id: org.into(),
             acting_for: vec![],
             token_scopes: None,
+            token_id: None,
             source_ip: None,
         }
     }
@@ -329,6 +345,9 @@ mod tests {
         (Action::SubmitData, "-AA-OO-"),
         (Action::ReadData, "AAAAAA-"),
         (Action::HandleAssignedWork, "-AA-O--"),
+        (Action::ReadAllData, "AAAA---"),
+        (Action::ManageDatasets, "-A--O--"),
+        (Action::ApproveData, "-A-----"),
     ];
 
     #[test]

@@ -269,7 +269,8 @@ impl AccountService {
         if token.last_used_at.is_none_or(|t| at.duration_since(t) > SignedDuration::from_secs(60)) {
             self.repo.touch_token(&token.id, at).await?;
         }
-        let subject = self.subject_of(&user, Some(token.scopes.clone()), has_delegations, at).await?;
+        let mut subject = self.subject_of(&user, Some(token.scopes.clone()), has_delegations, at).await?;
+        subject.token_id = Some(token.id.clone());
         Ok((user, subject))
     }
 

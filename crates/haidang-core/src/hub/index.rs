@@ -15,6 +15,7 @@ use rstar::{RTree, RTreeObject, AABB};
 use super::entity::{AttrKind, Entity};
 use super::geoquery::{to_geometry, GeoQuery};
 use super::query::{index_scalars, IndexHint, Scalar};
+use crate::datasets::catalog::Visibility;
 
 /// Names (types, attributes) as small numbers: an entity keeps u32s, not IRIs.
 #[derive(Default)]
@@ -69,6 +70,10 @@ struct Slot {
     types: Box<[u32]>,
     attrs: Box<[u32]>,
     owner: Option<Box<str>>,
+    /// The units its location lies in, most specific first (interned codes).
+    units: Box<[u32]>,
+    /// The datasets it belongs to (the catalog's numbers).
+    datasets: Box<[u32]>,
     created_at: i64,
     /// What this entity put in the value indexes, to take it out again.
     values: Box<[(u32, Scalar)]>,
@@ -83,6 +88,15 @@ pub struct Summary {
     pub created_at: i64,
     /// Expanded type IRIs: a delete's change names them, so subscriptions by type hear of it.
     pub types: Vec<String>,
+    pub place: Placement,
+}
+
+/// Where an entity is filed: the units its location lies in (most specific first) and the
+/// datasets it belongs to. Worked out by the writer, which knows the catalog and the units.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Placement {
+    pub units: Vec<String>,
+    pub datasets: Vec<u32>,
 }
 
 #[derive(Default)]
@@ -91,6 +105,7 @@ pub struct EntityIndex {
     by_id: HashMap<Box<str>, u32>,
     types: Interner,
     attrs: Interner,
+    units: Interner,
     values: HashMap<u32, BTreeSet<(Scalar, u32)>>,
     geo: HashMap<u32, RTree<GeoEntry>>,
     live: usize,
@@ -113,6 +128,10 @@ pub struct Filter<'a> {
     /// Expanded geoproperty already in `geo.geoproperty`.
     pub geo: Option<&'a GeoQuery>,
     pub hint: Option<&'a IndexHint>,
+    /// Only entities lying in this unit (a commune or province code).
+    pub unit: Option<&'a str>,
+    /// Only what the caller may read (datasets held back or not shared are left out).
+    pub visible: Option<&'a Visibility>,
 }
 
 /// What the value index keys an entity by: the values `q` compares, as the query module says.
@@ -146,6 +165,10 @@ impl EntityIndex {
             owner: slot.owner.as_deref().map(str::to_string),
             created_at: slot.created_at,
             types: slot.types.iter().map(|t| self.types.name(*t).to_string()).collect(),
+            place: Placement {
+                units: slot.units.iter().map(|u| self.units.name(*u).to_string()).collect(),
+                datasets: slot.datasets.to_vec(),
+            },
         })
     }
 
@@ -161,7 +184,7 @@ impl EntityIndex {
     /// Adds or replaces an entity (names expanded). A replaced entity's index entries are
     /// changed only where they differ: most updates change one reading, and taking a point out
     /// of the R-tree and back costs more than all the rest of an update.
-    pub fn put(&mut self, entity: &Entity, owner: Option<&str>, created_at: i64) {
+    pub fn put(&mut self, entity: &Entity, owner: Option<&str>, created_at: i64, place: &Placement) {
         let existing = self.by_id.get(entity.id.as_str()).copied();
         let n = existing.unwrap_or(self.slots.len() as u32);
         let types: Box<[u32]> = entity.types.iter().map(|t| self.types.intern(t)).collect();
@@ -189,12 +212,15 @@ impl EntityIndex {
             self.by_id.insert(entity.id.clone().into_boxed_str(), n);
             self.live += 1;
         }
-        if let Some(place) = self.slots.get_mut(n as usize) {
-            *place = Some(Slot {
+        let units: Box<[u32]> = place.units.iter().map(|u| self.units.intern(u)).collect();
+        if let Some(spot) = self.slots.get_mut(n as usize) {
+            *spot = Some(Slot {
                 id: entity.id.clone().into_boxed_str(),
                 types,
                 attrs,
                 owner: owner.map(Into::into),
+                units,
+                datasets: place.datasets.clone().into_boxed_slice(),
                 created_at,
                 values: values.into_boxed_slice(),
                 geo: geo.into_boxed_slice(),
@@ -261,6 +287,47 @@ impl EntityIndex {
         slots.iter().filter_map(|n| self.slots.get(*n as usize)?.as_ref().map(|s| s.id.to_string())).collect()
     }
 
+    /// Files an entity again (after the catalog or the units changed), keeping the rest.
+    pub fn set_place(&mut self, id: &str, place: &Placement) {
+        let Some(n) = self.by_id.get(id).copied() else { return };
+        let units: Box<[u32]> = place.units.iter().map(|u| self.units.intern(u)).collect();
+        if let Some(Some(slot)) = self.slots.get_mut(n as usize) {
+            slot.units = units;
+            slot.datasets = place.datasets.clone().into_boxed_slice();
+        }
+    }
+
+    /// Every type the index holds.
+    pub fn type_names(&self) -> Vec<String> {
+        self.types.names.iter().map(|n| n.to_string()).collect()
+    }
+
+    /// The ids of entities having one of `type_iris`, in creation order.
+    pub fn ids_of_types(&self, type_iris: &[String]) -> Vec<String> {
+        let wanted: Vec<u32> = type_iris.iter().filter_map(|t| self.types.get(t)).collect();
+        self.slots
+            .iter()
+            .flatten()
+            .filter(|s| s.types.iter().any(|t| wanted.contains(t)))
+            .map(|s| s.id.to_string())
+            .collect()
+    }
+
+    /// The ids of the entities belonging to dataset `n`, in creation order.
+    pub fn members_of(&self, n: u32) -> Vec<(String, Vec<String>)> {
+        self.slots
+            .iter()
+            .flatten()
+            .filter(|s| s.datasets.contains(&n))
+            .map(|s| (s.id.to_string(), s.units.iter().map(|u| self.units.name(*u).to_string()).collect()))
+            .collect()
+    }
+
+    /// Whether the entity is there and `visible` sees it.
+    pub fn sees(&self, id: &str, visible: &Visibility) -> bool {
+        self.slot(id).is_some_and(|s| visible.sees(&s.datasets))
+    }
+
     /// The ids of `slots`, in that order (slots deleted meanwhile are skipped).
     pub fn entity_ids(&self, slots: &[u32]) -> Vec<String> {
         self.ids_of(slots)
@@ -274,6 +341,13 @@ impl EntityIndex {
         let attr_ids: Option<Vec<u32>> =
             f.attrs.map(|a| a.iter().filter_map(|name| self.attrs.get(name)).collect());
         let geo_attr = f.geo.map(|g| self.attrs.get(&g.geoproperty));
+        let unit = match f.unit {
+            Some(code) => match self.units.get(code) {
+                Some(u) => Some(u),
+                None => return Selection { slots: Vec::new() },
+            },
+            None => None,
+        };
         let mut from_geo = false;
         let mut slots: Vec<u32> = if let Some(ids) = f.ids {
             ids.iter().filter_map(|id| self.by_id.get(id.as_str()).copied()).collect()
@@ -333,6 +407,16 @@ impl EntityIndex {
                     return false;
                 }
             }
+            if let Some(u) = unit {
+                if !slot.units.contains(&u) {
+                    return false;
+                }
+            }
+            if let Some(v) = f.visible {
+                if !v.sees(&slot.datasets) {
+                    return false;
+                }
+            }
             if let (Some(g), false) = (f.geo, from_geo) {
                 let attr = geo_attr.flatten();
                 if !slot.geo.iter().any(|(a, e)| Some(*a) == attr && g.matches(&e.geometry)) {
@@ -345,9 +429,9 @@ impl EntityIndex {
     }
 
     /// Entity types with how many entities have each, and the attributes seen on them.
-    pub fn types(&self) -> Vec<TypeInfo> {
+    pub fn types(&self, visible: Option<&Visibility>) -> Vec<TypeInfo> {
         let mut by_type: HashMap<u32, (usize, BTreeSet<u32>)> = HashMap::new();
-        for slot in self.slots.iter().flatten() {
+        for slot in self.slots.iter().flatten().filter(|s| visible.is_none_or(|v| v.sees(&s.datasets))) {
             for t in slot.types.iter() {
                 let e = by_type.entry(*t).or_default();
                 e.0 += 1;
@@ -367,9 +451,9 @@ impl EntityIndex {
     }
 
     /// Attributes with how many entities have each, and the types that use them.
-    pub fn attributes(&self) -> Vec<AttributeInfo> {
+    pub fn attributes(&self, visible: Option<&Visibility>) -> Vec<AttributeInfo> {
         let mut by_attr: HashMap<u32, (usize, BTreeSet<u32>)> = HashMap::new();
-        for slot in self.slots.iter().flatten() {
+        for slot in self.slots.iter().flatten().filter(|s| visible.is_none_or(|v| v.sees(&s.datasets))) {
             for a in slot.attrs.iter() {
                 let e = by_attr.entry(*a).or_default();
                 e.0 += 1;

@@ -3,6 +3,7 @@
 //! lookups, written by one group-commit writer, and checked against their type's exchange data
 //! structure ("cấu trúc dữ liệu trao đổi"): a JSON Schema, the Smart Data Models shipped.
 
+pub mod access;
 pub mod context;
 pub mod contexts;
 pub mod entity;
@@ -14,6 +15,7 @@ pub mod ingest;
 pub mod ingestor;
 pub mod mqtt_url;
 pub mod ops;
+pub mod placement;
 pub mod query;
 pub mod schema;
 pub mod service;

@@ -52,6 +52,9 @@ pub enum EntityOp {
     /// than the current reading goes to the history without overwriting the newer state
     /// (messages out of order).
     Ingest(Entity),
+    /// Not a change: the entity as it is, published again as an update (data held back in a
+    /// draft dataset, released by its approval).
+    Announce(String),
 }
 
 impl EntityOp {
@@ -62,7 +65,19 @@ impl EntityOp {
             | EntityOp::UpdateAttrs { entity, .. }
             | EntityOp::Append { entity, .. } => &entity.id,
             EntityOp::AddHistory(e) | EntityOp::Ingest(e) => &e.id,
-            EntityOp::DeleteAttr { id, .. } | EntityOp::Delete(id) => id,
+            EntityOp::DeleteAttr { id, .. } | EntityOp::Delete(id) | EntityOp::Announce(id) => id,
+        }
+    }
+
+    /// The types of the entity it would create (empty for operations that create nothing).
+    pub fn new_types(&self) -> &[String] {
+        match self {
+            EntityOp::Create(e) | EntityOp::Replace(e) | EntityOp::Merge(e) => &e.types,
+            EntityOp::Upsert { entity, .. }
+            | EntityOp::UpdateAttrs { entity, .. }
+            | EntityOp::Append { entity, .. } => &entity.types,
+            EntityOp::AddHistory(e) | EntityOp::Ingest(e) => &e.types,
+            EntityOp::DeleteAttr { .. } | EntityOp::Delete(_) | EntityOp::Announce(_) => &[],
         }
     }
 
@@ -481,6 +496,16 @@ pub fn apply(op: EntityOp, current: Option<Entity>, now: Timestamp) -> Result<Ap
                 written,
             })
         }
+        (EntityOp::Announce(_), Some(cur)) => Ok(Applied {
+            outcome: OpOutcome::Updated {
+                updated: cur.attrs.keys().cloned().collect(),
+                not_updated: Vec::new(),
+            },
+            op: "update",
+            change: cur.to_normalized(),
+            written: BTreeMap::new(),
+            state: Some(cur),
+        }),
         (op, None) => Err(HubError::not_found(op.entity_id())),
     }
 }

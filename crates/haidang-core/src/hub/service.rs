@@ -16,6 +16,7 @@ use super::geoquery::GeoQuery;
 use super::history::{read_history, split_latest, EntityHistory};
 use super::index::{AttributeInfo, EntityIndex, Filter, TypeInfo};
 use super::ops::{EntityOp, OpOutcome};
+use super::placement::Placer;
 use super::query::Query;
 use super::schema::{check_observed_at, SharedDefinitions, TypeSchema};
 use super::shipped;
@@ -23,9 +24,11 @@ use super::temporal::TemporalParams;
 use super::writer::{entity_from_row, history_times, read, write, Job, Schemas, Writer};
 use crate::accounts::{Action, Subject};
 use crate::audit::{AuditEvent, Outcome};
+use crate::datasets::catalog::Catalog;
 use crate::error::{CoreError, CoreResult};
 use crate::repo::{Repositories, StoredDocument};
 use crate::time::now;
+use crate::units::UnitLocator;
 
 /// The vocabulary short names fall back to (the core context's @vocab).
 pub const DEFAULT_VOCAB: &str = "https://uri.etsi.org/ngsi-ld/default-context/";
@@ -72,6 +75,8 @@ pub struct EntityQuery {
     pub limit: Option<usize>,
     pub offset: usize,
     pub count: bool,
+    /// Only entities lying in this unit (the console's commune filter).
+    pub unit: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -105,10 +110,12 @@ pub struct SchemaInfo {
 }
 
 pub struct HubService {
-    repo: Arc<dyn Repositories>,
-    index: Arc<RwLock<EntityIndex>>,
+    pub(crate) repo: Arc<dyn Repositories>,
+    pub(crate) index: Arc<RwLock<EntityIndex>>,
     recent: super::writer::Recent,
-    writer: mpsc::Sender<Job>,
+    pub(crate) writer: mpsc::Sender<Job>,
+    /// The datasets and grants every read and write consults (shared with the writer).
+    pub(crate) catalog: Arc<RwLock<Arc<Catalog>>>,
     schemas: Schemas,
     custom: RwLock<HashMap<String, Value>>,
     shared: SharedDefinitions,
@@ -141,6 +148,7 @@ impl HubService {
         repo: Arc<dyn Repositories>,
         options: HubOptions,
         fetcher: Arc<dyn ContextFetcher>,
+        units: Arc<dyn UnitLocator>,
     ) -> CoreResult<HubService> {
         let shared = SharedDefinitions::shipped().map_err(CoreError::Internal)?;
         let mut compiled = HashMap::new();
@@ -178,7 +186,10 @@ impl HubService {
                 created_at: doc.created_at,
             });
         }
-        let index = Arc::new(RwLock::new(rebuild(repo.as_ref()).await?));
+        let catalog = Arc::new(Catalog::new(repo.list_datasets().await?, repo.list_grants().await?));
+        let placer = Placer { catalog: Arc::new(RwLock::new(catalog)), units };
+        let index = Arc::new(RwLock::new(rebuild(repo.as_ref(), &placer).await?));
+        let catalog = placer.catalog.clone();
         let schemas: Schemas = Arc::new(RwLock::new(compiled));
         let (tx, rx) = mpsc::channel(WRITER_QUEUE);
         let recent: super::writer::Recent = Default::default();
@@ -188,6 +199,7 @@ impl HubService {
             schemas: schemas.clone(),
             delete_history: options.delete_history,
             recent: recent.clone(),
+            placer,
         };
         spawn_writer(writer, rx)?;
         Ok(HubService {
@@ -195,6 +207,7 @@ impl HubService {
             index,
             recent,
             writer: tx,
+            catalog,
             schemas,
             custom: RwLock::new(custom),
             shared,
@@ -213,6 +226,11 @@ impl HubService {
 
     pub async fn get(&self, by: &Subject, id: &str) -> HubResult<Entity> {
         by.require(Action::ReadData, None)?;
+        // What the caller may not read is not there for it (a special-request dataset does
+        // not even show that it exists).
+        if !read(&self.index).sees(id, &self.visibility(by)) {
+            return Err(HubError::not_found(id));
+        }
         let rows = self.repo.load_entities(&[id.to_string()]).await?;
         let row = rows.first().ok_or_else(|| HubError::not_found(id))?;
         Ok(entity_from_row(row)?)
@@ -253,10 +271,13 @@ impl HubService {
         params: &TemporalParams,
     ) -> HubResult<EntityHistory> {
         by.require(Action::ReadData, None)?;
+        let visible = self.visibility(by);
         let entity = match self.repo.load_entities(&[id.to_string()]).await?.first() {
+            Some(_) if !read(&self.index).sees(id, &visible) => return Err(HubError::not_found(id)),
             Some(row) => entity_from_row(row)?,
             // Deleted with its history kept: the history is still the province's record.
             None => match self.repo.deleted_entity(id).await? {
+                Some(row) if !self.deleted_visible(&visible, &row) => return Err(HubError::not_found(id)),
                 Some(row) => Entity {
                     id: row.id,
                     types: row.types,
@@ -380,7 +401,7 @@ impl HubService {
             let _ = reply.send(Ok(Vec::new()));
             return Ok(Submitted { answer });
         }
-        let job = Job { subject: by.clone(), action, ops, reply };
+        let job = Job::new(by.clone(), action, ops, reply);
         self.writer
             .send(job)
             .await
@@ -401,6 +422,7 @@ impl HubService {
             ));
         }
         let hint = q.q.as_ref().and_then(Query::index_hint);
+        let visible = self.visibility(by);
         // The index lock is held only while the candidates are picked, never across a read.
         let (slots, page_only) = {
             let index = read(&self.index);
@@ -411,6 +433,8 @@ impl HubService {
                 attrs: q.attrs.as_deref(),
                 geo: q.geo.as_ref(),
                 hint: hint.as_ref(),
+                unit: q.unit.as_deref(),
+                visible: Some(&visible),
             };
             let slots = index.select(&filter).slots;
             if q.q.is_none() {
@@ -476,12 +500,14 @@ impl HubService {
 
     pub fn types(&self, by: &Subject) -> HubResult<Vec<TypeInfo>> {
         by.require(Action::ReadData, None)?;
-        Ok(read(&self.index).types())
+        let visible = self.visibility(by);
+        Ok(read(&self.index).types(Some(&visible)))
     }
 
     pub fn attributes(&self, by: &Subject) -> HubResult<Vec<AttributeInfo>> {
         by.require(Action::ReadData, None)?;
-        Ok(read(&self.index).attributes())
+        let visible = self.visibility(by);
+        Ok(read(&self.index).attributes(Some(&visible)))
     }
 
     // --- Exchange data structures -------------------------------------------------------------
@@ -626,7 +652,8 @@ impl HubService {
 }
 
 /// The index from every stored entity, in creation order.
-async fn rebuild(repo: &dyn Repositories) -> CoreResult<EntityIndex> {
+async fn rebuild(repo: &dyn Repositories, placer: &Placer) -> CoreResult<EntityIndex> {
+    let catalog = placer.catalog();
     const PAGE: i64 = 5000;
     let mut index = EntityIndex::default();
     let mut after: Option<(i64, String)> = None;
@@ -636,7 +663,8 @@ async fn rebuild(repo: &dyn Repositories) -> CoreResult<EntityIndex> {
         after = Some((last.created_at.as_microsecond(), last.id.clone()));
         for row in &rows {
             let e = entity_from_row(row)?;
-            index.put(&e, row.owner_org.as_deref(), row.created_at.as_microsecond());
+            let place = placer.place(&catalog, &e, row.owner_org.as_deref(), None);
+            index.put(&e, row.owner_org.as_deref(), row.created_at.as_microsecond(), &place);
         }
         if (rows.len() as i64) < PAGE {
             break;

@@ -15,13 +15,16 @@ use tokio::sync::{mpsc, oneshot};
 use super::context::ActiveContext;
 use super::entity::{parse_entity, Entity, Instance, Render};
 use super::error::{ErrorType, HubError, HubResult};
-use super::index::EntityIndex;
+use super::index::{EntityIndex, Placement};
 use super::ops::{apply, EntityOp, OpOutcome, HISTORY_ONLY};
+use super::placement::{location_value, Placer, Tally};
 use super::schema::{check_observed_at, to_key_values, TypeSchema};
-use crate::accounts::{Action, Subject};
+use crate::accounts::Subject;
 use crate::audit::{AuditEvent, Outcome};
+use crate::datasets::catalog::{Catalog, WriteRight};
+use crate::datasets::model::Submission;
 use crate::error::{CoreError, CoreResult};
-use crate::repo::{EntityChange, EntityRow, EntityWrite, InstanceRow, Repositories};
+use crate::repo::{EntityChange, EntityRow, EntityWrite, InstanceRow, Repositories, WriteSet};
 use crate::time::now;
 
 /// Upper bound of operations in one transaction: big enough to amortise the commit, small
@@ -38,6 +41,23 @@ pub(crate) struct Job {
     /// the entity is compacted with that context before it is checked.
     pub ops: Vec<(EntityOp, Arc<ActiveContext>)>,
     pub reply: oneshot::Sender<CoreResult<Vec<HubResult<OpOutcome>>>>,
+    /// All the operations or none (a form's rows): one refused refuses the others.
+    pub atomic: bool,
+    /// A form this job takes in, recorded in the same transaction as its rows.
+    pub submission: Option<Submission>,
+    /// Not a write: the catalog of datasets changed; entities of these types are filed again.
+    pub recatalog: Option<(Arc<Catalog>, Vec<String>)>,
+}
+
+impl Job {
+    pub fn new(
+        subject: Subject,
+        action: &'static str,
+        ops: Vec<(EntityOp, Arc<ActiveContext>)>,
+        reply: oneshot::Sender<CoreResult<Vec<HubResult<OpOutcome>>>>,
+    ) -> Job {
+        Job { subject, action, ops, reply, atomic: false, submission: None, recatalog: None }
+    }
 }
 
 pub(crate) struct Writer {
@@ -50,6 +70,8 @@ pub(crate) struct Writer {
     /// reported a moment ago needs no read and no parse of its body. Only this writer changes
     /// entities, so what it holds is what the store holds.
     pub recent: Recent,
+    /// Files entities under units and datasets.
+    pub placer: Placer,
 }
 
 /// The writer's last committed entities, shared with the readers that want an entity as it is
@@ -65,6 +87,7 @@ struct Current {
     entity: Option<Entity>,
     owner: Option<String>,
     changed: bool,
+    place: Placement,
 }
 
 pub(crate) fn entity_from_row(row: &EntityRow) -> CoreResult<Entity> {
@@ -84,16 +107,9 @@ pub(crate) fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 }
 
 /// A group's rows, written in one transaction.
-pub(crate) struct Rows {
-    writes: Vec<EntityWrite>,
-    changes: Vec<EntityChange>,
-    history: Vec<InstanceRow>,
-    audits: Vec<AuditEvent>,
-}
-
 /// The rows and where to say how their commit went.
 pub(crate) struct Commit {
-    rows: Rows,
+    rows: WriteSet,
     done: oneshot::Sender<CoreResult<()>>,
 }
 
@@ -113,6 +129,8 @@ struct InFlight {
     done: oneshot::Receiver<CoreResult<()>>,
 }
 
+// One lives at a time, on the writer's stack: boxing the job would cost an allocation per job.
+#[allow(clippy::large_enum_variant)]
 enum Next {
     Job(Option<Job>),
     Committed(CoreResult<()>),
@@ -126,7 +144,7 @@ fn committed(r: Result<CoreResult<()>, oneshot::error::RecvError>) -> CoreResult
 pub(crate) async fn run_committer(repo: Arc<dyn Repositories>, mut rx: mpsc::Receiver<Commit>) {
     while let Some(Commit { rows, done }) = rx.recv().await {
         let started = std::time::Instant::now();
-        let r = repo.write_entities(&rows.writes, &rows.changes, &rows.history, &rows.audits).await;
+        let r = repo.write_entities(&rows).await;
         metrics::histogram!("haidang_hub_commit_seconds").record(started.elapsed().as_secs_f64());
         let _ = done.send(r);
     }
@@ -139,13 +157,18 @@ impl Writer {
     /// fails too, as nothing of either was kept.
     pub async fn run(self, mut rx: mpsc::Receiver<Job>, commits: mpsc::Sender<Commit>) {
         let mut inflight: Option<InFlight> = None;
+        // A catalog change that came while a group was being gathered: it waits for that
+        // group, so the groups before it are filed under the old catalog, those after under
+        // the new.
+        let mut held: Option<Job> = None;
         loop {
-            let next = match inflight.as_mut() {
-                Some(f) => tokio::select! {
+            let next = match (held.take(), inflight.as_mut()) {
+                (Some(job), _) => Next::Job(Some(job)),
+                (None, Some(f)) => tokio::select! {
                     job = rx.recv() => Next::Job(job),
                     r = &mut f.done => Next::Committed(committed(r)),
                 },
-                None => Next::Job(rx.recv().await),
+                (None, None) => Next::Job(rx.recv().await),
             };
             let first = match next {
                 Next::Committed(r) => {
@@ -157,10 +180,22 @@ impl Writer {
                 Next::Job(None) => break,
                 Next::Job(Some(job)) => job,
             };
+            if first.recatalog.is_some() {
+                if let Some(f) = inflight.take() {
+                    let r = committed(f.done.await);
+                    self.finish(f.group, r);
+                }
+                self.recatalog(first).await;
+                continue;
+            }
             let mut ops = first.ops.len();
             let mut jobs = vec![first];
             while ops < MAX_GROUP_OPS {
                 match rx.try_recv() {
+                    Ok(job) if job.recatalog.is_some() => {
+                        held = Some(job);
+                        break;
+                    }
                     Ok(job) => {
                         ops += job.ops.len();
                         jobs.push(job);
@@ -222,8 +257,9 @@ impl Writer {
         &self,
         mut jobs: Vec<Job>,
         overlay: &HashMap<String, Current>,
-    ) -> Result<(Prepared, Option<Rows>), (Vec<Job>, CoreError)> {
+    ) -> Result<(Prepared, Option<WriteSet>), (Vec<Job>, CoreError)> {
         let at = now();
+        let catalog = self.placer.catalog();
         let mut group: HashMap<String, Current> = HashMap::new();
         let mut order: Vec<String> = Vec::new();
         let loaded = match self.load_needed(&jobs, overlay).await {
@@ -234,6 +270,8 @@ impl Writer {
         let mut history = Vec::new();
         let mut late: Vec<usize> = Vec::new();
         let mut audits = Vec::new();
+        let mut tally = Tally::default();
+        let mut submissions = Vec::new();
         let mut results: Vec<Vec<HubResult<OpOutcome>>> = Vec::with_capacity(jobs.len());
         for job in jobs.iter_mut() {
             let ops = std::mem::take(&mut job.ops);
@@ -242,6 +280,10 @@ impl Writer {
                 [(one, _)] => Some(one.entity_id().to_string()),
                 _ => None,
             };
+            // What an atomic job undoes if one of its operations is refused.
+            let marks =
+                (changes.len(), history.len(), late.len(), order.len(), job.atomic.then(|| tally.clone()));
+            let mut saved: Vec<(String, Option<Current>)> = Vec::new();
             let mut out = Vec::with_capacity(count);
             let mut ok = 0usize;
             for (op, context) in ops {
@@ -252,15 +294,19 @@ impl Writer {
                     Some(c) => c.clone(),
                     None => self.current_of(&id, &op, &loaded),
                 };
-                match self.apply_one(&job.subject, op, current, &context, at) {
+                match self.apply_one(&job.subject, op, current, &context, at, (&catalog, &mut tally)) {
                     Ok((next, outcome, written)) => {
                         if let Some(w) = written {
+                            tally.accepted(&catalog, &next.place.datasets, &w.history, at);
                             changes.extend(w.change);
                             late.extend(w.late.iter().map(|n| history.len() + n));
                             history.extend(w.history);
                         }
                         if !known {
                             order.push(id.clone());
+                        }
+                        if job.atomic {
+                            saved.push((id.clone(), group.get(&id).cloned()));
                         }
                         group.insert(id, next);
                         out.push(Ok(outcome));
@@ -269,12 +315,40 @@ impl Writer {
                     Err(e) => out.push(Err(e)),
                 }
             }
+            if job.atomic && ok < count {
+                // Undo in reverse, so an entity touched twice gets its first state back.
+                for (id, prior) in saved.into_iter().rev() {
+                    match prior {
+                        Some(c) => group.insert(id, c),
+                        None => group.remove(&id),
+                    };
+                }
+                changes.truncate(marks.0);
+                history.truncate(marks.1);
+                late.truncate(marks.2);
+                order.truncate(marks.3);
+                if let Some(t) = marks.4 {
+                    tally = t;
+                }
+                out = out
+                    .into_iter()
+                    .map(|r| match r {
+                        Ok(_) => Err(HubError::new(
+                            ErrorType::BadRequestData,
+                            "not written: another part of the same submission was refused",
+                        )),
+                        Err(e) => Err(e),
+                    })
+                    .collect();
+                ok = 0;
+            }
             if ok > 0 {
                 let detail = serde_json::json!({"operations": count, "succeeded": ok}).to_string();
                 audits.push(
                     AuditEvent::new(&job.subject.actor(), job.action, target.as_deref(), Outcome::Success)
                         .with_detail(detail),
                 );
+                submissions.extend(job.submission.take());
             }
             results.push(out);
         }
@@ -304,8 +378,15 @@ impl Writer {
                 }
             }
         }
-        let rows =
-            (!writes.is_empty() || !audits.is_empty()).then_some(Rows { writes, changes, history, audits });
+        let counts = tally.rows(&catalog);
+        let rows = (!writes.is_empty() || !audits.is_empty() || !counts.is_empty()).then_some(WriteSet {
+            writes,
+            changes,
+            history,
+            audits,
+            counts,
+            submissions,
+        });
         let changed: std::collections::HashSet<&str> = touched.iter().map(|(id, _)| id.as_str()).collect();
         let untouched: Vec<(String, Entity)> =
             loaded.into_iter().filter(|(id, _)| !changed.contains(id.as_str())).collect();
@@ -345,6 +426,33 @@ impl Writer {
         Ok(kept)
     }
 
+    /// Takes a new catalog and files the entities of the types it changed again (their bodies
+    /// read from the store, a thousand at a time, for the datasets narrowed by `q`, and their
+    /// units found again, as this also follows an import of units).
+    async fn recatalog(&self, job: Job) {
+        let Some((catalog, types)) = job.recatalog else { return };
+        *write(&self.placer.catalog) = catalog.clone();
+        let ids = read(&self.index).ids_of_types(&types);
+        let mut result = Ok(Vec::new());
+        for chunk in ids.chunks(1000) {
+            let rows = match self.repo.load_entities(chunk).await {
+                Ok(rows) => rows,
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            };
+            let mut index = write(&self.index);
+            for row in rows {
+                let Ok(entity) = entity_from_row(&row) else { continue };
+                let Some(summary) = index.summary(&row.id) else { continue };
+                let place = self.placer.place(&catalog, &entity, summary.owner.as_deref(), None);
+                index.set_place(&row.id, &place);
+            }
+        }
+        let _ = job.reply.send(result);
+    }
+
     /// After the group's commit: the index and the recent entities move, and every job is
     /// answered (refused whole when the commit failed).
     fn finish(&self, group: Prepared, committed: CoreResult<()>) {
@@ -362,7 +470,7 @@ impl Writer {
                 match cur.entity {
                     Some(e) => {
                         let created = e.created_at.unwrap_or(group.at).as_microsecond();
-                        index.put(&e, cur.owner.as_deref(), created);
+                        index.put(&e, cur.owner.as_deref(), created, &cur.place);
                         recent.insert(id, e);
                     }
                     None => {
@@ -424,7 +532,7 @@ impl Writer {
     fn current_of(&self, id: &str, op: &EntityOp, loaded: &HashMap<String, Entity>) -> Current {
         let index = read(&self.index);
         let Some(summary) = index.summary(id) else {
-            return Current { entity: None, owner: None, changed: false };
+            return Current { entity: None, owner: None, changed: false, place: Placement::default() };
         };
         let entity = match loaded.get(id) {
             Some(e) => e.clone(),
@@ -436,13 +544,16 @@ impl Writer {
                 created_at: Some(crate::time::micros_to_ts(summary.created_at)),
                 modified_at: None,
             },
-            None => return Current { entity: None, owner: None, changed: false },
+            None => {
+                return Current { entity: None, owner: None, changed: false, place: Placement::default() }
+            }
         };
-        Current { entity: Some(entity), owner: summary.owner, changed: false }
+        Current { entity: Some(entity), owner: summary.owner, changed: false, place: summary.place }
     }
 
     /// One operation on the group's state of its entity: the next state, the outcome, and the
     /// change to publish (None when nothing changed, e.g. every attribute refused by noOverwrite).
+    #[allow(clippy::too_many_arguments)]
     fn apply_one(
         &self,
         subject: &Subject,
@@ -450,47 +561,58 @@ impl Writer {
         current: Current,
         context: &ActiveContext,
         at: Timestamp,
+        (catalog, tally): (&Catalog, &mut Tally),
     ) -> HubResult<(Current, OpOutcome, Option<Written>)> {
         let exists = current.entity.is_some();
-        // An agency changes only what its organisation created; an entity without an owner
-        // (written by a tool) is the centre's, so it takes a grant over every organisation.
-        let allowed = match (&current.owner, exists) {
-            (Some(owner), true) => subject.can(Action::SubmitData, Some(owner)),
-            (None, true) => subject.can_everywhere(Action::SubmitData),
-            (_, false) => subject.can(Action::SubmitData, Some(&subject.org_id)),
+        // An agency changes only what its organisation created (or a dataset it was granted
+        // write on); an entity without an owner (written by a tool) is the centre's, so it
+        // takes a grant over every organisation. The catalog decides.
+        let existing = exists.then_some(current.owner.as_deref());
+        let owner = match catalog.write_right(subject, op.new_types(), existing, &current.place.datasets, at)
+        {
+            WriteRight::Allowed { owner } => owner,
+            WriteRight::Refused(reason) => {
+                return Err(HubError::new(ErrorType::Forbidden, format!("{} {reason}", op.entity_id())))
+            }
         };
-        if !allowed {
-            return Err(HubError::new(
-                ErrorType::Forbidden,
-                format!("{} belongs to another organisation; this account may not change it", op.entity_id()),
-            ));
-        }
-        let owner = if exists { current.owner } else { Some(subject.org_id.clone()) };
         let ingest = matches!(op, EntityOp::Ingest(_));
+        let before = location_value(current.entity.as_ref());
+        let previous_place = current.place;
         let applied = apply(op, current.entity, at)?;
+        let place = match &applied.state {
+            Some(e) => {
+                self.placer.place(catalog, e, owner.as_deref(), Some((before.as_ref(), &previous_place)))
+            }
+            None => Placement::default(),
+        };
         if applied.op == HISTORY_ONLY {
             let entity_id = applied.state.as_ref().map(|e| e.id.clone()).unwrap_or_default();
             let violations = check_observed_at(&history_times(&applied.written, context), at);
             if !violations.is_empty() {
+                tally.refused(&place.datasets, at);
                 return Err(HubError::schema(violations));
             }
             let history = history_of(&entity_id, &applied.written, at);
             let late = if ingest { late_rows(&history, applied.state.as_ref()) } else { Vec::new() };
-            let next = Current { entity: applied.state, owner, changed: current.changed };
+            let next = Current { entity: applied.state, owner, changed: current.changed, place };
             return Ok((next, applied.outcome, Some(Written { change: None, history, late })));
         }
         let nothing_changed =
             matches!(&applied.outcome, OpOutcome::Updated { updated, .. } if updated.is_empty());
         if nothing_changed {
-            let next = Current { entity: applied.state, owner, changed: current.changed };
+            let next = Current { entity: applied.state, owner, changed: current.changed, place };
             return Ok((next, applied.outcome, None));
         }
         if let Some(state) = &applied.state {
             let violations = check_observed_at(&compact_keys(&applied.change, context), at);
             if !violations.is_empty() {
+                tally.refused(&place.datasets, at);
                 return Err(HubError::schema(violations));
             }
-            self.check_schema(state, context)?;
+            if let Err(e) = self.check_schema(state, context) {
+                tally.refused(&place.datasets, at);
+                return Err(e);
+            }
         }
         let entity_id = applied.change.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
         let history = history_of(&entity_id, &applied.written, at);
@@ -503,7 +625,7 @@ impl Writer {
         };
         let late = if ingest { late_rows(&history, applied.state.as_ref()) } else { Vec::new() };
         let written = Written { change: Some(change), history, late };
-        Ok((Current { entity: applied.state, owner, changed: true }, applied.outcome, Some(written)))
+        Ok((Current { entity: applied.state, owner, changed: true, place }, applied.outcome, Some(written)))
     }
 
     /// The exchange data structure of each of the entity's types that has one.

@@ -3,11 +3,13 @@
 //! list, GeoJSON import and the in-memory point → unit index.
 
 mod codes;
+mod directory;
 mod import;
 mod index;
 mod service;
 
 pub use codes::{CodeEntry, CodeList};
+pub use directory::{UnitDirectory, UnitLocator};
 pub use import::{import_features, UnitImportError};
 pub use index::UnitIndex;
 pub use service::{ImportSummary, UnitDetail, UnitService};

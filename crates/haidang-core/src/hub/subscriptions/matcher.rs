@@ -29,6 +29,8 @@ pub struct Compiled {
     pub spec: SubscriptionSpec,
     pub owner_user: String,
     pub owner_org: String,
+    /// Set after `new` from the stored row: the token the subscription was made with.
+    pub owner_token: Option<String>,
     pub created_at: Timestamp,
     /// The context notifications are compacted with, and the value that names it.
     pub context: Arc<ActiveContext>,
@@ -141,6 +143,7 @@ impl Compiled {
             spec,
             owner_user,
             owner_org,
+            owner_token: None,
             created_at,
             context,
             context_value,

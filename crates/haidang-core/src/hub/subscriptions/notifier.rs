@@ -244,7 +244,10 @@ impl Notifier {
         let mut found: Vec<Found> = Vec::new();
         let mut states: HashMap<usize, Option<Entity>> = HashMap::new();
         for (i, view, sub, wanted) in hits {
-            if !self.owner_may_read(&sub).await? {
+            let Some(owner) = self.owner(&sub).await? else { continue };
+            // Only what the owner may read: nothing of a draft dataset (held back until it is
+            // approved) nor of a special-request one the owner was not granted.
+            if !self.svc.hub.may_hear_of(&owner, &view.entity_id, &view.types) {
                 continue;
             }
             let body = match wanted {
@@ -329,23 +332,22 @@ impl Notifier {
     }
 
     /// A subscription notifies only while its owner's account is active and may read the hub.
-    async fn owner_may_read(&mut self, sub: &Compiled) -> CoreResult<bool> {
-        Ok(self.owner(sub).await?.is_some())
-    }
-
     async fn owner(&mut self, sub: &Compiled) -> CoreResult<Option<Subject>> {
-        if let Some((subject, at)) = self.owners.get(&sub.owner_user) {
+        let key = format!("{}/{}", sub.owner_user, sub.owner_token.as_deref().unwrap_or(""));
+        if let Some((subject, at)) = self.owners.get(&key) {
             if at.elapsed() < OWNER_TTL {
                 return Ok(subject.clone());
             }
         }
         let user = self.svc.repo.get_user(&sub.owner_user).await?;
-        let subject = user.filter(|u| u.status == AccountStatus::Active).map(|u| Subject::of_user(&u));
+        let subject = user
+            .filter(|u| u.status == AccountStatus::Active)
+            .map(|u| Subject { token_id: sub.owner_token.clone(), ..Subject::of_user(&u) });
         let subject = subject.filter(|s| s.can(Action::ReadData, None));
         if subject.is_none() {
             tracing::warn!(subscription = sub.id(), "the owner's account is not active; nothing is notified");
         }
-        self.owners.insert(sub.owner_user.clone(), (subject.clone(), Instant::now()));
+        self.owners.insert(key, (subject.clone(), Instant::now()));
         Ok(subject)
     }
 

@@ -124,8 +124,11 @@ impl SubscriptionService {
         let local = (!context.is_null()).then_some(&context);
         let active = self.hub.active_context(local).await?;
         let named = if context.is_null() { Value::String(CORE_URL.into()) } else { context.clone() };
-        Compiled::new(spec, row.owner_user.clone(), row.owner_org.clone(), row.created_at, active, named)
-            .map_err(HubError::bad_data)
+        let mut compiled =
+            Compiled::new(spec, row.owner_user.clone(), row.owner_org.clone(), row.created_at, active, named)
+                .map_err(HubError::bad_data)?;
+        compiled.owner_token = row.owner_token.clone();
+        Ok(compiled)
     }
 
     fn visible(by: &Subject, row: &SubscriptionRow) -> bool {
@@ -171,6 +174,7 @@ impl SubscriptionService {
             id: spec.id.clone(),
             owner_user: by.user_id.clone(),
             owner_org: by.org_id.clone(),
+            owner_token: by.token_id.clone(),
             doc: doc.to_string(),
             context: context.unwrap_or(Value::Null).to_string(),
             created_at: at,
