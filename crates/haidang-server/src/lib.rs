@@ -7,6 +7,7 @@ pub mod config;
 pub mod connectors;
 pub mod error;
 mod events;
+pub mod forms;
 pub mod i18n;
 mod jobs;
 pub mod ngsi;

@@ -21,6 +21,8 @@ pub struct AppState {
     pub audit: AuditService,
     /// The data hub (NGSI-LD entities, schemas, contexts).
     pub hub: Arc<haidang_core::hub::HubService>,
+    /// Datasets: approval, grants, quality, forms.
+    pub datasets: haidang_core::datasets::DatasetService,
     /// NGSI-LD subscriptions: the registry the notifier matches changes against.
     pub subscriptions: Arc<haidang_core::hub::subscriptions::SubscriptionService>,
     /// How notifications reach their endpoints (HTTP, MQTT).

@@ -128,6 +128,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<Arc<AppState>> {
         orgs: OrgService::new(repo.clone()),
         units,
         audit: AuditService::new(repo.clone()),
+        datasets: haidang_core::datasets::DatasetService::new(repo.clone(), hub.clone()),
         hub,
         subscriptions,
         notifications,

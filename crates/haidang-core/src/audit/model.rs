@@ -131,7 +131,7 @@ pub struct AuditQuery {
 
 /// Every action code the services record, for filters and their labels. A test checks that each
 /// code a service writes is listed here.
-pub const ACTIONS: [&str; 30] = [
+pub const ACTIONS: [&str; 39] = [
     "auth.login",
     "auth.logout",
     "auth.password_change",
@@ -162,6 +162,15 @@ pub const ACTIONS: [&str; 30] = [
     "subscription.create",
     "subscription.update",
     "subscription.delete",
+    "dataset.create",
+    "dataset.update",
+    "dataset.approve",
+    "dataset.retire",
+    "dataset.grant",
+    "dataset.revoke",
+    "dataset.maintenance",
+    "dataset.form",
+    "dataset.release",
 ];
 
 #[cfg(test)]

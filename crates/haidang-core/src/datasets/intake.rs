@@ -120,18 +120,22 @@ impl DatasetService {
                 }
             }
         }
-        let unit_point = |code: &str| points.get(code).copied();
-        let hub = self.hub.clone();
-        let exists = move |entity: &str| hub.place_of(entity).is_some();
-        let ctx = FormContext {
-            dataset: &d,
-            columns: &cols,
-            example: &example,
-            unit_point: &unit_point,
-            exists: &exists,
-            now: at,
+        // The checks borrow closures that are not Send: they end before the first await.
+        let read = {
+            let unit_point = |code: &str| points.get(code).copied();
+            let hub = self.hub.clone();
+            let exists = move |entity: &str| hub.place_of(entity).is_some();
+            let ctx = FormContext {
+                dataset: &d,
+                columns: &cols,
+                example: &example,
+                unit_point: &unit_point,
+                exists: &exists,
+                now: at,
+            };
+            read_rows(&ctx, table.marker.as_deref(), &table.headers, &table.rows)
         };
-        let entities = match read_rows(&ctx, table.marker.as_deref(), &table.headers, &table.rows) {
+        let entities = match read {
             Ok(e) => e,
             Err(errors) => return Ok(FormOutcome { accepted: false, rows: 0, period: None, errors }),
         };

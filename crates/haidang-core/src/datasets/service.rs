@@ -98,6 +98,14 @@ impl DatasetService {
             .ok_or_else(|| CoreError::not_found(format!("dataset '{id}'")))
     }
 
+    /// An organisation named by its id or its code.
+    async fn org_id(&self, text: &str) -> CoreResult<Option<String>> {
+        if let Some(o) = self.repo.get_org(text).await? {
+            return Ok(Some(o.id));
+        }
+        Ok(self.repo.get_org_by_code(text).await?.map(|o| o.id))
+    }
+
     /// Checks a spec against the store (organisation, units, q) and turns it into a dataset.
     async fn build(
         &self,
@@ -105,16 +113,17 @@ impl DatasetService {
         spec: DatasetSpec,
         previous: Option<&Dataset>,
     ) -> CoreResult<Dataset> {
-        let provider = spec
+        let named = spec
             .provider_org
             .clone()
             .or_else(|| previous.map(|p| p.provider_org.clone()))
             .unwrap_or_else(|| by.org_id.clone());
+        let provider = self
+            .org_id(&named)
+            .await?
+            .ok_or_else(|| CoreError::validation("provider", format!("no organisation '{named}'")))?;
         if !by.can(Action::ManageDatasets, Some(&provider)) {
             return Err(CoreError::Forbidden("defining a dataset of this organisation".into()));
-        }
-        if self.repo.get_org(&provider).await?.is_none() {
-            return Err(CoreError::validation("provider", format!("no organisation '{provider}'")));
         }
         for (i, code) in spec.units.iter().enumerate() {
             if self.repo.get_unit(code).await?.is_none() {
@@ -270,28 +279,31 @@ impl DatasetService {
         if spec.expires_at.is_some_and(|e| e <= at) {
             return Err(CoreError::validation("expires_at", "is in the past"));
         }
-        match &spec.consumer {
-            Consumer::Org(org) => {
-                if self.repo.get_org(org).await?.is_none() {
-                    return Err(CoreError::validation("consumer", format!("no organisation '{org}'")));
-                }
-                if *org == d.provider_org {
+        let consumer = match spec.consumer {
+            Consumer::Org(named) => {
+                let org = self
+                    .org_id(&named)
+                    .await?
+                    .ok_or_else(|| CoreError::validation("consumer", format!("no organisation '{named}'")))?;
+                if org == d.provider_org {
                     return Err(CoreError::validation(
                         "consumer",
                         "the provider reads and writes its own data already",
                     ));
                 }
+                Consumer::Org(org)
             }
             Consumer::Token(token) => {
-                if self.repo.get_token(token).await?.is_none() {
+                if self.repo.get_token(&token).await?.is_none() {
                     return Err(CoreError::validation("consumer", format!("no token '{token}'")));
                 }
+                Consumer::Token(token)
             }
-        }
+        };
         let g = Grant {
             id: uuid::Uuid::now_v7().to_string(),
             dataset_id: d.id.clone(),
-            consumer: spec.consumer,
+            consumer,
             read: spec.read,
             write: spec.write,
             expires_at: spec.expires_at,

@@ -4,6 +4,7 @@
 
 pub mod audit;
 mod auth;
+pub(crate) mod datasets;
 mod hub;
 mod ingest;
 mod orgs;
@@ -30,6 +31,7 @@ use crate::state::AppState;
         (name = "tokens", description = "API tokens for machines"),
         (name = "audit", description = "Audit trail"),
         (name = "hub", description = "Data hub: exchange data structures (schemas per entity type)"),
+        (name = "datasets", description = "Datasets: approval, grants, quality (đúng, đủ, sạch, sống), forms"),
     )
 )]
 struct ApiDoc;
@@ -64,6 +66,18 @@ pub fn router() -> (axum::Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(hub::get_schema, hub::put_schema, hub::delete_schema))
         .routes(routes!(ingest::list_connectors))
         .routes(routes!(ingest::list_dead_letters))
+        .routes(routes!(datasets::list, datasets::create))
+        .routes(routes!(datasets::get, datasets::update))
+        .routes(routes!(datasets::approve))
+        .routes(routes!(datasets::retire))
+        .routes(routes!(datasets::list_grants, datasets::grant))
+        .routes(routes!(datasets::revoke))
+        .routes(routes!(datasets::list_windows, datasets::declare_window))
+        .routes(routes!(datasets::quality))
+        .routes(routes!(datasets::ranking))
+        .routes(routes!(datasets::overdue))
+        .routes(routes!(datasets::submissions))
+        .routes(routes!(datasets::form_template, datasets::form_upload))
         .split_for_parts()
 }
 

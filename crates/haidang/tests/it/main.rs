@@ -10,6 +10,7 @@ mod browser;
 mod cli;
 mod console;
 mod crash;
+mod datasets;
 mod events;
 mod harness;
 mod http;
