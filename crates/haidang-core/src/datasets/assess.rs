@@ -59,14 +59,14 @@ pub struct Overdue {
 }
 
 /// Property names a JSON Schema declares, through allOf/anyOf/oneOf.
-fn properties(schema: &Value, out: &mut HashSet<String>) {
+pub(crate) fn schema_properties(schema: &Value, out: &mut HashSet<String>) {
     if let Some(Value::Object(p)) = schema.get("properties") {
         out.extend(p.keys().cloned());
     }
     for key in ["allOf", "anyOf", "oneOf"] {
         if let Some(Value::Array(parts)) = schema.get(key) {
             for part in parts {
-                properties(part, out);
+                schema_properties(part, out);
             }
         }
     }
@@ -98,7 +98,7 @@ impl DatasetService {
             return (None, Vec::new());
         };
         let mut names = HashSet::new();
-        properties(&schema, &mut names);
+        schema_properties(&schema, &mut names);
         names.extend(COMMON.iter().map(|n| n.to_string()));
         let mut req = Vec::new();
         required(&schema, &mut req);
@@ -235,16 +235,17 @@ impl DatasetService {
             }
             let deadlines: Vec<Timestamp> = lasts
                 .iter()
-                .map(|l| next_deadline(d, l.or(last_form).unwrap_or(start).max(start)))
+                .map(|l| next_deadline(d, l.or(last_form).unwrap_or(start)))
                 .filter(|due| *due <= at)
                 .collect();
-            if let Some(since) = deadlines.iter().min() {
+            // Nothing is owed from before the approval: a deadline missed earlier counts from it.
+            if let Some(since) = deadlines.iter().min().map(|due| (*due).max(start)) {
                 out.push(Overdue {
                     dataset_id: d.id.clone(),
                     dataset_name: d.name.clone(),
                     provider_org: d.provider_org.clone(),
                     frequency: d.frequency.as_text(),
-                    since: *since,
+                    since,
                     last_update: lasts.iter().flatten().max().copied().max(last_form),
                     late: deadlines.len(),
                     expected: lasts.len(),

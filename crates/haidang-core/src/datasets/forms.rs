@@ -189,6 +189,9 @@ pub struct FormContext<'a> {
     /// Whether an entity exists already (a new one is placed in its commune).
     pub exists: &'a dyn Fn(&str) -> bool,
     pub now: Timestamp,
+    /// The attribute holding the time of the figures, when the schema has one (Smart Data
+    /// Models' `dateObserved`): filled from the time column.
+    pub time_attr: Option<String>,
 }
 
 /// A cell as a number: "12.5", "12,5" (decimal comma) or "1 234,5" with spaces between groups.
@@ -368,6 +371,10 @@ fn read_row<'c>(
         created_at: None,
         modified_at: None,
     };
+    if let Some(attr) = &ctx.time_attr {
+        let when = Value::from(observed.to_string());
+        entity.attrs.insert(attr.clone(), vec![instance(when, AttrKind::Property, Some(observed))]);
+    }
     // A new entity is placed in its commune; an existing one keeps the place it has.
     if let (Some((lon, lat)), false) = (unit, (ctx.exists)(&entity.id)) {
         let point = json!({"type": "Point", "coordinates": [lon, lat]});

@@ -84,6 +84,7 @@ fn run(
         unit_point: &point,
         exists: &exists,
         now: "2026-12-02T00:00:00Z".parse().unwrap(),
+        time_attr: None,
     };
     let rows: Vec<(usize, Vec<String>)> =
         rows.into_iter().map(|(n, r)| (n, r.into_iter().map(String::from).collect())).collect();

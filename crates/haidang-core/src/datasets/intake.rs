@@ -81,6 +81,14 @@ impl DatasetService {
         Ok((d, cols, example))
     }
 
+    /// The schema's attribute for the time of the figures, if it has one.
+    fn time_attribute(&self, d: &Dataset) -> Option<String> {
+        let (schema, _) = self.hub.schema(&Subject::cli(), &d.type_iri).ok()?;
+        let mut names = HashSet::new();
+        super::assess::schema_properties(&schema, &mut names);
+        names.contains("dateObserved").then(|| ActiveContext::core().expand("dateObserved"))
+    }
+
     /// Takes in a form: every row checked and written, or none with every error listed.
     pub async fn submit_form(
         &self,
@@ -94,6 +102,7 @@ impl DatasetService {
             return Err(CoreError::Conflict(format!("dataset '{id}' is retired; it takes no more data")));
         }
         let at = now();
+        let time_attr = self.time_attribute(&d);
         let catalog = self.hub.catalog();
         if let WriteRight::Refused(reason) =
             catalog.write_right(by, std::slice::from_ref(&d.type_iri), None, &[], at)
@@ -132,6 +141,7 @@ impl DatasetService {
                 unit_point: &unit_point,
                 exists: &exists,
                 now: at,
+                time_attr: time_attr.clone(),
             };
             read_rows(&ctx, table.marker.as_deref(), &table.headers, &table.rows)
         };
@@ -177,7 +187,7 @@ impl DatasetService {
                 let attr = v.pointer.trim_start_matches('/').split('/').next().unwrap_or("");
                 errors.push(FormError {
                     row: Some(*row),
-                    column: Some(core.compact(&core.expand(attr))),
+                    column: (!attr.is_empty()).then(|| core.compact(&core.expand(attr))),
                     code: "schema",
                     value: v.message.clone(),
                 });

@@ -367,23 +367,39 @@ pub async fn form_upload(
     Path(id): Path<String>,
     Query(q): Query<UploadQuery>,
     body: Bytes,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<Response> {
     let file_name = q.file_name.unwrap_or_else(|| "form".into());
-    let table = match forms::read(&file_name, &body) {
-        Ok(t) => t,
-        Err(e) => {
-            let error = forms::file_error(caller.lang, &e);
-            return Ok((
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Json(json!({"accepted": false, "rows": 0, "errors": [error]})),
-            ));
+    let outcome = match forms::read(&file_name, &body) {
+        Ok(table) => {
+            let outcome = state
+                .datasets
+                .submit_form(&caller.subject, &id, &file_name, table)
+                .await
+                .map_err(core_err(&caller))?;
+            forms::outcome_json(caller.lang, &outcome)
         }
+        Err(e) => json!({"accepted": false, "rows": 0, "errors": [forms::file_error(caller.lang, &e)]}),
     };
-    let outcome = state
-        .datasets
-        .submit_form(&caller.subject, &id, &file_name, table)
-        .await
-        .map_err(core_err(&caller))?;
-    let status = if outcome.accepted { StatusCode::CREATED } else { StatusCode::UNPROCESSABLE_ENTITY };
-    Ok((status, Json(forms::outcome_json(caller.lang, &outcome))))
+    if outcome["accepted"] == true {
+        return Ok((StatusCode::CREATED, Json(outcome)).into_response());
+    }
+    // Refused: a problem (RFC 9457) whose `errors` member lists every row and column.
+    let t = crate::i18n::Translations::get(caller.lang);
+    let count = outcome["errors"].as_array().map(Vec::len).unwrap_or(0);
+    let mut problem = json!({
+        "type": "https://haidang.dev/problems/form_rejected",
+        "title": "Unprocessable Entity",
+        "status": 422,
+        "code": "form_rejected",
+        "detail": t.text("error.form_rejected").replace("{count}", &count.to_string()),
+    });
+    if let (Value::Object(p), Value::Object(o)) = (&mut problem, outcome) {
+        p.extend(o);
+    }
+    Ok((
+        StatusCode::UNPROCESSABLE_ENTITY,
+        [(header::CONTENT_TYPE, "application/problem+json")],
+        Json(problem),
+    )
+        .into_response())
 }

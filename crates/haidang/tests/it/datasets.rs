@@ -258,3 +258,157 @@ async fn a_special_request_dataset_is_read_only_by_those_granted_on_every_endpoi
         app.stop().await;
     }
 }
+
+fn ago(minutes: i64) -> String {
+    (jiff::Timestamp::now() - jiff::SignedDuration::from_mins(minutes)).to_string()
+}
+
+#[tokio::test]
+async fn the_four_scores_and_the_overdue_list_follow_what_was_written() {
+    for backend in backends() {
+        let app = TestApp::spawn(backend).await;
+        let officer = app.signed_in("officer").await;
+        let sup = app.signed_in("supervisor").await;
+        let b = "urn:ngsi-ld:AirQualityObserved:sin-ho";
+        let mut d = dataset("air", "default");
+        d["expected"] = json!({"entities": [A, b]});
+        d["rules"]["outliers"] = json!({"pm25": {"method": "range", "max": 300}});
+        d["rules"]["required"] = json!(["pm25"]);
+        assert_eq!(post(&officer, &app, "/api/v1/datasets", d).await.0, 201);
+        assert_eq!(post(&sup, &app, "/api/v1/datasets/air/approve", json!({})).await.0, 200);
+
+        // A: a reading 10 minutes ago, then one out of the plausible range 5 minutes ago, then
+        // one the exchange data structure refuses. B: one reading 3 hours ago, an outlier.
+        assert_eq!(post(&officer, &app, "/ngsi-ld/v1/entities", station(A, 12.0, &ago(10))).await.0, 201);
+        assert_eq!(post(&officer, &app, "/ngsi-ld/v1/entities", station(b, 400.0, &ago(180))).await.0, 201);
+        let path = format!("/ngsi-ld/v1/entities/{A}/attrs");
+        let high = json!({"pm25": {"type": "Property", "value": 2000.0, "observedAt": ago(5)}});
+        assert_eq!(send(&officer, &app, Method::PATCH, &path, Some(high)).await.status(), 204);
+        let wrong = json!({"pm25": {"type": "Property", "value": "nhiều"}});
+        assert_eq!(send(&officer, &app, Method::PATCH, &path, Some(wrong)).await.status(), 400);
+
+        let (s, q) = get(&sup, &app, "/api/v1/datasets/air/quality").await;
+        assert_eq!(s, 200, "{q}");
+        let q = &q["quality"];
+        // đúng: 2 of 4 writes (one out of range, one refused).
+        assert_eq!(q["writes"], json!({"accepted": 2, "out_of_range": 1, "refused": 1}), "{backend:?}: {q}");
+        assert_eq!(q["scores"]["correct"], 50.0);
+        // đủ: both expected stations reported and carry pm25.
+        assert_eq!(q["scores"]["complete"], 100.0);
+        // sạch: 7 instances (3 + 3 + 1), the 400 and the 2000 above the outlier limit of 300.
+        assert_eq!((q["instances"].as_u64(), q["outliers"].as_u64()), (Some(7), Some(2)), "{q}");
+        assert_eq!(q["scores"]["clean"], 71.4);
+        // sống: A updated 5 minutes ago, B three hours ago against an hourly frequency.
+        assert_eq!(q["scores"]["live"], 50.0);
+        assert_eq!(q["stale"][0]["entity_id"], b);
+        assert_eq!(q["scores"]["overall"], 67.9);
+
+        // The organisation's ranking and what it owes.
+        let (_, r) = get(&sup, &app, "/api/v1/quality/organisations").await;
+        assert_eq!(r["organisations"][0]["scores"]["overall"], 67.9, "{r}");
+        let (_, o) = get(&sup, &app, "/api/v1/quality/overdue").await;
+        assert_eq!(o.as_array().unwrap().len(), 1, "{o}");
+        assert_eq!((o[0]["dataset_id"].as_str(), o[0]["late"].as_u64()), (Some("air"), Some(1)));
+
+        // A maintenance window over B takes it out of "sống".
+        let window = json!({"entities": [b], "starts_at": ago(60), "ends_at": "2100-01-01T00:00:00Z",
+                            "reason": "thay cảm biến bụi"});
+        assert_eq!(post(&officer, &app, "/api/v1/datasets/air/maintenance", window).await.0, 201);
+        let (_, q) = get(&sup, &app, "/api/v1/datasets/air/quality").await;
+        assert_eq!(q["quality"]["scores"]["live"], 100.0, "{q}");
+        let (s, p) =
+            get(&sup, &app, "/api/v1/datasets/air/quality?from=2026-12-02T10:00:00Z&to=2026-12-01T00:00:00Z")
+                .await;
+        assert_eq!((s, p["field"].as_str()), (422, Some("from")));
+        app.stop().await;
+    }
+}
+
+fn rain_dataset() -> Value {
+    json!({"id": "rain", "name": "Lượng mưa tại xã (biểu mẫu)", "type": "WeatherObserved",
+           "frequency": "monday_thursday", "rules": {"ranges": {"precipitation": {"min": 0, "max": 500}},
+           "required": ["precipitation"]}})
+}
+
+async fn upload(c: &Client, app: &TestApp, dataset: &str, name: &str, bytes: Vec<u8>) -> (u16, Value) {
+    let res = c
+        .post(app.url(&format!("/api/v1/datasets/{dataset}/form?file_name={name}")))
+        .header("content-type", "application/octet-stream")
+        // A session's upload proves it comes from the console's own page (not a cross-site form).
+        .header("hx-request", "true")
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    body(res).await
+}
+
+#[tokio::test]
+async fn a_form_is_taken_whole_or_refused_with_every_error() {
+    for backend in backends() {
+        let app = TestApp::spawn(backend).await;
+        let officer = app.signed_in("officer").await;
+        let sup = app.signed_in("supervisor").await;
+        for d in [rain_dataset(), dataset("air", "default")] {
+            assert_eq!(post(&officer, &app, "/api/v1/datasets", d).await.0, 201);
+        }
+        assert_eq!(post(&sup, &app, "/api/v1/datasets/rain/approve", json!({})).await.0, 200);
+
+        // The template: Vietnamese headers with the short names, the dataset's marker.
+        let res = officer.get(app.url("/api/v1/datasets/rain/form")).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        let xlsx = res.bytes().await.unwrap().to_vec();
+        let table = haidang_report::read_table(haidang_report::TableFormat::Xlsx, &xlsx).unwrap();
+        assert_eq!(table.marker.as_deref(), Some("haidang-form:rain:v1"));
+        assert!(table.headers.contains(&"Lượng mưa (mm) (precipitation)".to_string()), "{:?}", table.headers);
+        // Sent back unchanged, the example row is not taken as data.
+        let (s, out) = upload(&officer, &app, "rain", "bieu-mau.xlsx", xlsx).await;
+        assert_eq!((s, out["errors"][0]["code"].as_str()), (422, Some("no_rows")), "{out}");
+        // Another dataset's template is refused as such.
+        let other =
+            officer.get(app.url("/api/v1/datasets/air/form")).send().await.unwrap().bytes().await.unwrap();
+        let (s, out) = upload(&officer, &app, "rain", "air.xlsx", other.to_vec()).await;
+        assert_eq!((s, out["errors"][0]["code"].as_str()), (422, Some("wrong_template")), "{out}");
+
+        // A CSV as Excel saves it in Vietnam: BOM, semicolons, decimal commas. Row 3 is wrong twice.
+        let csv = |third: &str| {
+            format!(
+                "\u{feff}Mã đối tượng (id);Xã/phường (unit);Thời điểm số liệu (observedAt);Lượng mưa (mm) (precipitation)\r\n\
+                 MUA-01;03408;01/12/2026 07:00;12,5\r\n{third}\r\n"
+            )
+            .into_bytes()
+        };
+        let (s, out) =
+            upload(&officer, &app, "rain", "mua.csv", csv("MUA-02;99999;01/12/2026 07:00;nhiều")).await;
+        assert_eq!(s, 422, "{out}");
+        let errors: Vec<(u64, &str, &str)> = out["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["row"].as_u64().unwrap(), e["column"].as_str().unwrap(), e["code"].as_str().unwrap()))
+            .collect();
+        assert_eq!(errors, vec![(3, "unit", "unknown_unit"), (3, "precipitation", "not_a_number")]);
+        assert!(out["errors"][0]["message"].as_str().unwrap().contains("99999"), "{out}");
+        let good = "urn:ngsi-ld:WeatherObserved:MUA-01";
+        assert_eq!(
+            get(&officer, &app, &format!("/ngsi-ld/v1/entities/{good}")).await.0,
+            404,
+            "nothing written"
+        );
+
+        // Fixed, it is taken whole and recorded as the organisation's submission.
+        let (s, out) =
+            upload(&officer, &app, "rain", "mua.csv", csv("MUA-02;03408 - Tân Phong;01/12/2026 07:00;0,8"))
+                .await;
+        assert_eq!((s, out["rows"].as_u64()), (201, Some(2)), "{out}");
+        let (_, e) = get(&officer, &app, &format!("/ngsi-ld/v1/entities/{good}?options=keyValues")).await;
+        assert_eq!(e["precipitation"], 12.5, "{e}");
+        let (_, subs) = get(&officer, &app, "/api/v1/datasets/rain/submissions").await;
+        assert_eq!(
+            (subs[0]["rows"].as_i64(), subs[0]["file_name"].as_str()),
+            (Some(2), Some("mua.csv")),
+            "{subs}"
+        );
+        app.stop().await;
+    }
+}
