@@ -14,7 +14,7 @@ pub mod ngsi;
 pub mod notify;
 mod ops;
 pub mod state;
-mod web;
+pub(crate) mod web;
 
 pub(crate) use api::audit as api_audit;
 

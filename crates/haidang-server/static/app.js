@@ -300,6 +300,73 @@
       });
   }
 
+  /* ---------- Form uploads (form[data-upload-action]) ---------- */
+
+  // A data form ("biểu mẫu") goes up as the file itself; a refusal comes back as a problem whose
+  // `errors` list every row and column, shown in the table #upload-errors.
+  function handleUpload(form) {
+    if (form.dataset.busy === "true") return;
+    var input = form.querySelector('input[type="file"]');
+    var file = input && input.files && input.files[0];
+    var ok = document.getElementById("upload-ok");
+    var problem = document.getElementById("upload-problem");
+    var table = document.getElementById("upload-errors");
+    var body = table ? table.querySelector("tbody") : null;
+    if (ok) ok.hidden = true;
+    hideError(problem);
+    if (table) table.hidden = true;
+    if (body) body.textContent = "";
+    if (!file) return;
+    var headers = {
+      "Content-Type": "application/octet-stream",
+      "Accept": "application/json",
+      // Proves the request comes from the console's own page (the CSRF check).
+      "HX-Request": "true"
+    };
+    var lang = document.documentElement.lang;
+    if (lang) headers["Accept-Language"] = lang;
+    setBusy(form, true);
+    var url = form.getAttribute("data-upload-action") + "?file_name=" + encodeURIComponent(file.name);
+    fetch(url, { method: "POST", headers: headers, credentials: "same-origin", body: file })
+      .then(function (res) {
+        return readJson(res).then(function (data) {
+          setBusy(form, false);
+          if (res.ok) {
+            if (ok) {
+              ok.textContent = (form.getAttribute("data-upload-ok") || "")
+                .replace("{rows}", String(data && data.rows))
+                .replace("{period}", String(data && data.period));
+              ok.hidden = false;
+            }
+            form.reset();
+            // The scores on the page count the new rows: show them.
+            window.setTimeout(function () { window.location.reload(); }, 1500);
+            return;
+          }
+          showError(problem, problemMessage(data, res));
+          var errors = data && Array.isArray(data.errors) ? data.errors : [];
+          if (body && errors.length) {
+            errors.forEach(function (e) {
+              var tr = document.createElement("tr");
+              [e.row === null || e.row === undefined ? "" : String(e.row), e.column || "", e.message || e.code]
+                .forEach(function (text, i) {
+                  var td = document.createElement("td");
+                  if (i === 0) td.className = "num";
+                  td.textContent = text;
+                  tr.appendChild(td);
+                });
+              body.appendChild(tr);
+            });
+            table.hidden = false;
+          }
+        });
+      })
+      .catch(function (err) {
+        setBusy(form, false);
+        showError(problem, networkError(form, err));
+      });
+  }
+
   /* ---------- Wiring ---------- */
 
   // One delegated listener, so forms added later (e.g. by htmx) work too.
@@ -312,6 +379,9 @@
     } else if (form.hasAttribute("data-json-action")) {
       event.preventDefault();
       handleJsonForm(form);
+    } else if (form.hasAttribute("data-upload-action")) {
+      event.preventDefault();
+      handleUpload(form);
     }
   }
 

@@ -2,8 +2,10 @@
  * Hải Đăng console — province map (templates/map.html).
  *
  * Draws the province's local units (communes, wards, special zones) from
- * /api/v1/units/geojson with Leaflet (global `L`). Works offline: the tile
- * layer is optional and the container has a pale CSS background.
+ * /api/v1/units/geojson with Leaflet (global `L`), and above them the
+ * located entities (stations…) from /api/v1/hub/places, refreshed every
+ * 30 s. Works offline: the tile layer is optional and the container has a
+ * pale CSS background.
  * All labels come from data- attributes on #map; no text lives here.
  */
 (function () {
@@ -16,6 +18,18 @@
     special_zone: "#85c1e9"
   };
   var FALLBACK_FILL = "#c9cfd6";
+  // Keep in step with .swatch-state-* in app.css and STATE_FILL in entities.js.
+  var STATE_FILL = {
+    ok: "#1e7b3a",
+    alert: "#c8102e",
+    stale: "#8a94a3"
+  };
+  var OTHER_FILL = "#1d4e89";
+  var STATIONS_URL = "/api/v1/hub/places";
+  var STATIONS_REFRESH_MS = 30000;
+  // Above the units (overlayPane 400), below tooltips and popups.
+  var STATION_PANE = "stations";
+  var STATION_PANE_Z = 450;
   var BASE_STYLE = { weight: 1, color: "#334", fillOpacity: 0.55 };
   var HOVER_STYLE = { weight: 3 };
   // Used only when there is nothing to fit to (e.g. a province with no shapes yet).
@@ -148,6 +162,102 @@
         }
       })
       .catch(fail);
+
+    drawStations(map, el);
+  }
+
+  // The server writes same-origin paths; anything else ("//host", "javascript:") is ignored.
+  function safeHref(href) {
+    return typeof href === "string" && /^\/(?![\/\\])/.test(href) ? href : "";
+  }
+
+  function stationStyle(state) {
+    var known = Object.prototype.hasOwnProperty.call(STATE_FILL, state);
+    return {
+      pane: STATION_PANE,
+      radius: state === "alert" ? 8 : 6.5,
+      weight: 2,
+      color: "#ffffff",
+      opacity: 1,
+      fillColor: known ? STATE_FILL[state] : OTHER_FILL,
+      fillOpacity: 0.9,
+      className: "station-marker station-state-" + (known ? state : String(state || "other").replace(/[^A-Za-z0-9_-]/g, ""))
+    };
+  }
+
+  function stationMarker(place) {
+    var state = typeof place.state === "string" ? place.state : "";
+    var marker = L.circleMarker([place.lat, place.lon], stationStyle(state));
+    var tip = document.createElement("span");
+    tip.textContent = typeof place.name === "string" && place.name ? place.name : String(place.id || "");
+    marker.bindTooltip(tip, { direction: "top", offset: [0, -6] });
+    var href = safeHref(place.href);
+    if (href) {
+      marker.on("click", function () { window.location.assign(href); });
+    }
+    return marker;
+  }
+
+  // The live layer: replaced wholesale on every refresh, the view left as the user set it.
+  // A role that may not read data gets 401/403: then there are simply no stations.
+  function drawStations(map, el) {
+    // A pane of its own keeps the dots above the units even after a unit's
+    // hover brings it to the front; the pane lets pointer events through to
+    // the units, the dots take their own.
+    var pane = map.createPane(STATION_PANE);
+    pane.style.zIndex = String(STATION_PANE_Z);
+    pane.style.pointerEvents = "none";
+
+    var layer = L.layerGroup().addTo(map);
+    // Set when a refresh fell due while the tab was hidden.
+    var waiting = false;
+
+    function show(places) {
+      layer.clearLayers();
+      var drawn = 0;
+      places.forEach(function (p) {
+        if (!p || !isNumber(p.lat) || !isNumber(p.lon)) return;
+        stationMarker(p).addTo(layer);
+        drawn++;
+      });
+      el.setAttribute("data-stations", String(drawn));
+    }
+
+    // One request at a time: the next one is only scheduled once this one is answered.
+    function refresh() {
+      // A background tab does not poll; it catches up when shown again.
+      if (document.hidden) {
+        waiting = true;
+        return;
+      }
+      fetch(STATIONS_URL, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (res) {
+          if (!res.ok) {
+            var err = new Error(String(res.status));
+            // Forbidden stays forbidden and a lost session needs a new sign-in: stop asking.
+            err.final = res.status === 401 || res.status === 403 || res.status === 404;
+            throw err;
+          }
+          return res.json();
+        })
+        .then(function (data) {
+          show(data && Array.isArray(data.entities) ? data.entities : []);
+          setTimeout(refresh, STATIONS_REFRESH_MS);
+        })
+        .catch(function (err) {
+          show([]);
+          if (!err.final) setTimeout(refresh, STATIONS_REFRESH_MS);
+        });
+    }
+
+    document.addEventListener("visibilitychange", function () {
+      if (!document.hidden && waiting) {
+        waiting = false;
+        refresh();
+      }
+    });
+
+    refresh();
   }
 
   if (document.readyState === "loading") {

@@ -8,6 +8,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::liveness::last_update;
 use super::model::{Dataset, DatasetState, Expected, WriteCounts};
 use super::quality::{combine, compute, DatasetQuality, InstanceFact, MemberState, QualityInput, Scores};
 use super::schedule::next_deadline;
@@ -15,7 +16,6 @@ use super::service::DatasetService;
 use crate::accounts::Subject;
 use crate::error::{CoreError, CoreResult};
 use crate::hub::context::ActiveContext;
-use crate::hub::entity::Entity;
 use crate::hub::placement::numeric_value;
 use crate::time::now;
 
@@ -83,11 +83,6 @@ fn required(schema: &Value, out: &mut Vec<String>) {
             required(part, out);
         }
     }
-}
-
-/// Its newest reading: the latest observedAt, else when it was last written.
-fn last_update(e: &Entity) -> Option<Timestamp> {
-    e.attrs.values().flatten().filter_map(|i| i.observed_at).max().or(e.modified_at)
 }
 
 impl DatasetService {

@@ -7,6 +7,7 @@ pub mod assess;
 pub mod catalog;
 pub mod forms;
 pub mod intake;
+pub mod liveness;
 pub mod model;
 pub mod quality;
 pub mod schedule;

@@ -88,3 +88,33 @@ pub async fn delete_schema(
     state.hub.delete_schema(&caller.subject, &type_iri(&name)).await.map_err(hub_error)?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+pub struct PlacesQuery {
+    /// Only this entity type (short name or IRI).
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// Only entities lying in this unit (commune or province code).
+    pub unit: Option<String>,
+}
+
+/// Located entities the caller may read, with their state now (live, alert, stale): the map's
+/// stations layer.
+#[utoipa::path(get, path = "/api/v1/hub/places", tag = "hub", params(PlacesQuery),
+    responses((status = 200, body = serde_json::Value)))]
+pub async fn places(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    axum::extract::Query(q): axum::extract::Query<PlacesQuery>,
+) -> ApiResult<Json<Value>> {
+    let query = haidang_core::hub::EntityQuery {
+        types: q.kind.filter(|k| !k.is_empty()).map(|k| vec![type_iri(&k)]),
+        unit: q.unit.filter(|u| !u.is_empty()),
+        limit: Some(state.hub.options().max_limit),
+        ..Default::default()
+    };
+    let rows = crate::web::entities::place_rows(&state, &caller.subject, &query, caller.lang)
+        .await
+        .map_err(hub_error)?;
+    Ok(Json(json!({"entities": rows})))
+}

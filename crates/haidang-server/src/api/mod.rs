@@ -64,6 +64,7 @@ pub fn router() -> (axum::Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(audit::query_audit))
         .routes(routes!(hub::list_schemas))
         .routes(routes!(hub::get_schema, hub::put_schema, hub::delete_schema))
+        .routes(routes!(hub::places))
         .routes(routes!(ingest::list_connectors))
         .routes(routes!(ingest::list_dead_letters))
         .routes(routes!(datasets::list, datasets::create))

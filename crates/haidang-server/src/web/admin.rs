@@ -351,7 +351,7 @@ pub async fn audit(
 }
 
 /// Percent-encodes a query value (everything but unreserved characters, RFC 3986).
-fn percent_encode(value: &str) -> String {
+pub(crate) fn percent_encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for b in value.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {

@@ -2,9 +2,13 @@
 //! embedded in the binary. Pages read data through the same services as the API and post their
 //! forms as JSON to the API.
 
-mod admin;
+pub(crate) mod admin;
 mod data;
+mod datasets;
+mod dead_letters;
+pub(crate) mod entities;
 mod pages;
+mod quality;
 mod static_files;
 
 use std::sync::Arc;
@@ -22,6 +26,12 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/login", get(pages::login))
         .route("/map", get(pages::map))
         .route("/data", get(data::data))
+        .route("/data/datasets", get(datasets::list))
+        .route("/data/datasets/{id}", get(datasets::detail))
+        .route("/data/quality", get(quality::quality))
+        .route("/data/entities", get(entities::browse))
+        .route("/data/entities/{id}", get(entities::entity))
+        .route("/data/dead-letters", get(dead_letters::dead_letters))
         .route("/account/password", get(pages::password))
         .route("/account/totp", get(pages::totp))
         .route("/lang/{lang}", get(pages::switch_lang))
@@ -54,10 +64,13 @@ pub struct PageCtx {
     pub nav: Vec<NavItem>,
 }
 
-const NAV: [(&str, &str, &str, Action); 7] = [
+const NAV: [(&str, &str, &str, Action); 10] = [
     ("home", "/", "nav.home", Action::ViewConsole),
     ("map", "/map", "nav.map", Action::ViewConsole),
     ("data", "/data", "nav.data", Action::ReadData),
+    ("datasets", "/data/datasets", "nav.datasets", Action::ReadData),
+    ("quality", "/data/quality", "nav.quality", Action::ReadData),
+    ("entities", "/data/entities", "nav.entities", Action::ReadData),
     ("orgs", "/admin/orgs", "nav.orgs", Action::ViewOrgs),
     ("users", "/admin/users", "nav.users", Action::ViewUsers),
     ("tokens", "/admin/tokens", "nav.tokens", Action::ManageTokens),
@@ -87,6 +100,25 @@ impl PageCtx {
             nav,
         }
     }
+}
+
+#[derive(askama::Template)]
+#[template(path = "notice.html")]
+struct NoticePage {
+    page: PageCtx,
+    text_key: &'static str,
+    back: &'static str,
+}
+
+/// A page for something that is not there (or not there for this caller): 404 with a way back.
+pub(crate) fn not_found_page(lang: Lang, c: &crate::auth::Caller) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let page = NoticePage {
+        page: PageCtx::new(lang, "title.not_found", "", Some((&c.user, &c.subject))),
+        text_key: "common.not_found_text",
+        back: "/data",
+    };
+    (axum::http::StatusCode::NOT_FOUND, render(&page)).into_response()
 }
 
 /// Renders a template, or a plain 500 that names nothing internal.

@@ -14,11 +14,17 @@ async fn navigation_and_pages_follow_the_role() {
     config.map.tile_url = "https://ban-do.laichau.gov.vn/{z}/{x}/{y}.png".into();
     let app = TestApp::spawn_config(store, config, true).await;
     let expected: [(&str, &[&str]); 6] = [
-        ("admin", &["home", "map", "data", "orgs", "users", "tokens", "audit"]),
-        ("supervisor", &["home", "map", "data", "orgs", "users", "tokens"]),
-        ("operator", &["home", "map", "data", "orgs"]),
-        ("leader", &["home", "map", "data", "orgs", "users"]),
-        ("officer", &["home", "map", "data", "orgs"]),
+        (
+            "admin",
+            &["home", "map", "data", "datasets", "quality", "entities", "orgs", "users", "tokens", "audit"],
+        ),
+        (
+            "supervisor",
+            &["home", "map", "data", "datasets", "quality", "entities", "orgs", "users", "tokens"],
+        ),
+        ("operator", &["home", "map", "data", "datasets", "quality", "entities", "orgs"]),
+        ("leader", &["home", "map", "data", "datasets", "quality", "entities", "orgs", "users"]),
+        ("officer", &["home", "map", "data", "datasets", "quality", "entities", "orgs"]),
         ("auditor", &["home", "map", "orgs", "users", "audit"]),
     ];
     for (role, nav) in expected {
