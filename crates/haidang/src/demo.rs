@@ -237,19 +237,6 @@ pub async fn seed_accounts(state: &AppState) -> anyhow::Result<Vec<(String, Stri
     Ok(created)
 }
 
-/// Weather stations of the provincial hydro-meteorological network: (code, name, lon, lat,
-/// temperature °C, relative humidity 0-1, rainfall mm).
-const DEMO_STATIONS: &[(&str, &str, f64, f64, f64, f64, f64)] = &[
-    ("tam-duong", "Trạm khí tượng Tam Đường", 103.482, 22.338, 17.8, 0.86, 0.4),
-    ("tan-phong", "Trạm khí tượng Tân Phong", 103.462, 22.396, 18.6, 0.82, 0.0),
-    ("phong-tho", "Trạm khí tượng Phong Thổ", 103.349, 22.532, 19.4, 0.79, 1.2),
-    ("sin-ho", "Trạm khí tượng Sìn Hồ", 103.236, 22.362, 14.1, 0.93, 6.8),
-    ("muong-te", "Trạm khí tượng Mường Tè", 102.834, 22.378, 21.3, 0.77, 0.0),
-    ("than-uyen", "Trạm khí tượng Than Uyên", 103.889, 21.956, 20.2, 0.8, 0.2),
-    ("tan-uyen", "Trạm khí tượng Tân Uyên", 103.741, 22.176, 19.7, 0.84, 2.5),
-    ("nam-nhun", "Trạm khí tượng Nậm Nhùn", 102.982, 22.171, 22.6, 0.75, 0.0),
-];
-
 /// River gauges (no exchange data structure issued yet): (code, river, lon, lat, level m, alarm m).
 const DEMO_GAUGES: &[(&str, &str, f64, f64, f64, f64)] = &[
     ("nam-na", "Sông Nậm Na", 103.268, 22.503, 183.4, 187.0),
@@ -257,10 +244,10 @@ const DEMO_GAUGES: &[(&str, &str, f64, f64, f64, f64)] = &[
     ("da-muong-te", "Sông Đà", 102.815, 22.362, 290.2, 295.0),
 ];
 
-/// Readings sent by the Department of Agriculture and Environment's system, so the data hub, its
-/// map layers and queries have something to show.
+/// River gauges of the Department of Agriculture and Environment's older system, sent before
+/// their type had an exchange data structure (so they belong to no dataset).
 pub async fn seed_entities(state: &AppState) -> anyhow::Result<bool> {
-    if state.hub.entity_count() > 0 {
+    if state.hub.place_of("urn:ngsi-ld:RiverGauge:lai-chau-nam-na").is_some() {
         return Ok(false);
     }
     let org = state
@@ -280,19 +267,6 @@ pub async fn seed_entities(state: &AppState) -> anyhow::Result<bool> {
     };
     let observed = haidang_core::time::now().to_string();
     let mut payloads = Vec::new();
-    for (code, name, lon, lat, temp, rh, rain) in DEMO_STATIONS {
-        payloads.push(serde_json::json!({
-            "id": format!("urn:ngsi-ld:WeatherObserved:lai-chau-{code}"),
-            "type": "WeatherObserved",
-            "name": {"type": "Property", "value": name},
-            "dateObserved": {"type": "Property", "value": observed},
-            "temperature": {"type": "Property", "value": temp, "unitCode": "CEL", "observedAt": observed},
-            "relativeHumidity": {"type": "Property", "value": rh, "observedAt": observed},
-            "precipitation": {"type": "Property", "value": rain, "unitCode": "MMT", "observedAt": observed},
-            "address": {"type": "Property", "value": {"addressRegion": "Lai Châu", "addressCountry": "VN"}},
-            "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [lon, lat]}},
-        }));
-    }
     for (code, river, lon, lat, level, alarm) in DEMO_GAUGES {
         payloads.push(serde_json::json!({
             "id": format!("urn:ngsi-ld:RiverGauge:lai-chau-{code}"),
@@ -322,6 +296,10 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Vec<(String, String)>> {
     seed_units(state).await?;
     seed_orgs(state).await?;
     let passwords = seed_accounts(state).await?;
+    // Stations are filed under the commune they lie in: the units' index first.
+    haidang_server::rebuild_unit_index(state).await?;
+    crate::demo_stations::seed_datasets(state).await?;
+    crate::demo_stations::seed_stations(state).await?;
     seed_entities(state).await?;
     Ok(passwords)
 }

@@ -9,8 +9,10 @@ pub mod bench_temporal;
 pub mod cli;
 pub mod commands;
 pub mod demo;
+pub mod demo_stations;
 pub mod reference;
 pub mod serve;
 pub mod setup;
+pub mod simulator;
 
 pub use setup::{build_state, load_config, open_store, Opened};

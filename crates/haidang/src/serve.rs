@@ -34,8 +34,14 @@ pub fn print_demo_passwords(passwords: &[(String, String)]) {
     }
 }
 
-pub async fn run(config: Config, with_demo: bool) -> anyhow::Result<()> {
+pub async fn run(mut config: Config, with_demo: bool) -> anyhow::Result<()> {
     let listen = config.server.listen.clone();
+    let simulate = with_demo && config.demo.simulator;
+    let demo_broker = Some(config.demo.mqtt_url.clone()).filter(|u| simulate && !u.is_empty());
+    if let Some(url) = &demo_broker {
+        // The demo's readings come in through a connector, as a real station's would.
+        config.mqtt.connectors.push(crate::simulator::connector_config(url));
+    }
     let (state, passwords) = prepare(config, with_demo).await?;
     let listener =
         std::net::TcpListener::bind(&listen).with_context(|| format!("cannot listen on {listen}"))?;
@@ -44,7 +50,13 @@ pub async fn run(config: Config, with_demo: bool) -> anyhow::Result<()> {
     print_demo_passwords(&passwords);
     println!("Hải Đăng is listening on {scheme}://{}", listener.local_addr()?);
     let store = state.store.clone();
+    let (stop_simulator, stopped) = tokio::sync::watch::channel(false);
+    if simulate {
+        let every = std::time::Duration::from_secs(state.config.demo.interval_secs);
+        tokio::spawn(crate::simulator::run(state.clone(), every, demo_broker, stopped));
+    }
     haidang_server::launch(state, listener, shutdown).await?;
+    let _ = stop_simulator.send(true);
     store.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-mod mqtt;
+pub mod mqtt;
 
 pub use mqtt::{ConnectorConfig, MqttConfig, TopicConfig};
 
@@ -24,6 +24,26 @@ pub struct Config {
     pub hub: HubConfig,
     pub mqtt: MqttConfig,
     pub log: LogConfig,
+    pub demo: DemoConfig,
+}
+
+/// The demo province's live stations (only with `serve --demo`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DemoConfig {
+    /// Stations send readings (daily cycles, storms, a river rising past its alert level).
+    pub simulator: bool,
+    /// Seconds between two rounds of readings.
+    pub interval_secs: u64,
+    /// A broker to send them through (the real MQTT path, with a connector the demo adds);
+    /// empty: straight to the hub.
+    pub mqtt_url: String,
+}
+
+impl Default for DemoConfig {
+    fn default() -> Self {
+        DemoConfig { simulator: true, interval_secs: 60, mqtt_url: String::new() }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -325,6 +345,12 @@ impl Config {
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if !(5..=86_400).contains(&self.demo.interval_secs) {
+            return Err(key_error("demo.interval_secs", "must be between 5 and 86400"));
+        }
+        if !self.demo.mqtt_url.is_empty() && !self.demo.mqtt_url.starts_with("mqtt://") {
+            return Err(key_error("demo.mqtt_url", "must be mqtt://host:port"));
+        }
         self.server.listen.parse::<SocketAddr>().map_err(|_| {
             key_error("server.listen", format!("'{}' is not an address:port", self.server.listen))
         })?;

@@ -64,7 +64,8 @@ pub async fn data(
         .collect();
     render(&DataPage {
         page: PageCtx::new(lang, "title.data", "/data", Some((&c.user, &c.subject))),
-        total: format_number_in(lang, state.hub.entity_count() as f64, 0),
+        // What this caller may read: not the drafts, nor what is shared only on request.
+        total: format_number_in(lang, types.iter().map(|t| t.count).sum::<usize>() as f64, 0),
         types: rows,
         schemas: schemas.len(),
         endpoint: "/ngsi-ld/v1/entities",

@@ -98,6 +98,8 @@ fn config_file(
 ) -> (PathBuf, PathBuf) {
     let mut config = store.config();
     config.server.listen = "127.0.0.1:0".into();
+    // The demo's stations stay quiet: the kills are judged on this test's own writes.
+    config.demo.simulator = false;
     edit(&mut config);
     let path = store.dir.0.join("haidang.toml");
     std::fs::write(&path, toml::to_string(&config).unwrap()).unwrap();
@@ -231,7 +233,12 @@ async fn every_mqtt_message_is_stored_once_across_a_kill_9() {
         let prefix = format!("hd-{}", uuid::Uuid::new_v4().simple());
         let First { store: _store, config, log, server, password, op } =
             first_start(backend, |c| c.mqtt.connectors = vec![air_connector(&url, &prefix)]).await;
-        let count_url = |s: &Server| s.url("/ngsi-ld/v1/entities?type=AirQualityObserved&count=true&limit=1");
+        // The stations of this test (s0, s1, ...), not the demo's own air stations.
+        let count_url = |s: &Server| {
+            s.url(
+                "/ngsi-ld/v1/entities?type=AirQualityObserved&idPattern=:s%5B0-9%5D%2B%24&count=true&limit=1",
+            )
+        };
         let count = |c: reqwest::Client, u: String| async move {
             match c.get(u).send().await {
                 Ok(res) => res
@@ -289,7 +296,7 @@ async fn every_mqtt_message_is_stored_once_across_a_kill_9() {
         let op = sign_in(&server, "operator", &password).await;
         // Every reading in the history, once, redelivered or not; the newest is the value.
         let history =
-            server.url("/ngsi-ld/v1/temporal/entities?type=AirQualityObserved&attrs=pm25&limit=1000");
+            server.url("/ngsi-ld/v1/temporal/entities?type=AirQualityObserved&idPattern=:s%5B0-9%5D%2B%24&attrs=pm25&limit=1000");
         let readings = |h: &Value| -> usize {
             h.as_array()
                 .map(|a| a.iter().map(|e| e["pm25"].as_array().map(Vec::len).unwrap_or(1)).sum())
