@@ -285,7 +285,8 @@ fn attr_label(t: &Translations, short: &str) -> String {
 fn value_text(lang: Lang, v: &Value) -> String {
     match v {
         Value::Number(n) => n.as_f64().map(|f| format_number_in(lang, f, 2)).unwrap_or_else(|| n.to_string()),
-        Value::String(s) => s.clone(),
+        // A time (dateObserved and the like) in Vietnam time, as everywhere on the console.
+        Value::String(s) => s.parse::<jiff::Timestamp>().map(format_local).unwrap_or_else(|_| s.clone()),
         Value::Bool(b) => b.to_string(),
         other => other.to_string(),
     }

@@ -7,6 +7,7 @@ mod accounts;
 mod audit;
 mod backup;
 mod browser;
+mod browser_data;
 mod cli;
 mod console;
 mod crash;
