@@ -129,6 +129,8 @@ pub trait EntityRepository: Send + Sync {
     /// An entity deleted with its history kept: its id, types and owner (body `{}`), with the
     /// time it was deleted as `modified_at`.
     async fn deleted_entity(&self, id: &str) -> CoreResult<Option<EntityRow>>;
+    /// Every entity deleted with its history kept (as `deleted_entity` answers each).
+    async fn deleted_entities(&self) -> CoreResult<Vec<EntityRow>>;
     /// Entities in creation order after (created_at, id), at most `limit`: for rebuilding indexes.
     async fn scan_entities(&self, after: Option<(i64, &str)>, limit: i64) -> CoreResult<Vec<EntityRow>>;
     /// Writes a group's rows in one transaction: entity rows, their change records, the

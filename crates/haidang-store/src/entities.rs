@@ -310,6 +310,26 @@ impl EntityRepository for Store {
         Ok(())
     }
 
+    async fn deleted_entities(&self) -> CoreResult<Vec<EntityRow>> {
+        let rows = sqlx::query("SELECT id, types, owner_org, deleted_at FROM deleted_entities ORDER BY id")
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?;
+        rows.iter()
+            .map(|r| {
+                let deleted_at = ts(r, "deleted_at")?;
+                Ok(EntityRow {
+                    id: text(r, "id")?,
+                    types: list(r, "types")?,
+                    owner_org: opt_text(r, "owner_org")?,
+                    created_at: deleted_at,
+                    modified_at: deleted_at,
+                    body: "{}".into(),
+                })
+            })
+            .collect()
+    }
+
     async fn deleted_entity(&self, id: &str) -> CoreResult<Option<EntityRow>> {
         let row = sqlx::query("SELECT id, types, owner_org, deleted_at FROM deleted_entities WHERE id = $1")
             .bind(id.to_string())

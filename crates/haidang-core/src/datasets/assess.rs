@@ -135,7 +135,7 @@ impl DatasetService {
     }
 
     async fn quality_of(&self, d: &Dataset, from: Timestamp, to: Timestamp) -> CoreResult<DatasetQuality> {
-        let members = self.members_now(d).await?;
+        let mut members = self.members_now(d).await?;
         let mut ids: Vec<String> = members.iter().map(|m| m.id.clone()).collect();
         if let Some(Expected::Entities(listed)) = &d.expected {
             ids.extend(listed.iter().filter(|l| !ids.contains(l)).cloned().collect::<Vec<_>>());
@@ -151,7 +151,14 @@ impl DatasetService {
                 attr: r.attr,
                 at: r.at,
             })
-            .collect();
+            .collect::<Vec<_>>();
+        // A window that ended in the past is judged by the readings before its end, not by
+        // what came since.
+        if to < now() - jiff::SignedDuration::from_mins(1) {
+            for m in members.iter_mut() {
+                m.last_update = instances.iter().filter(|i| i.entity_id == m.id).map(|i| i.at).max();
+            }
+        }
         let mut counts = WriteCounts::default();
         // Counts are kept per hour: an hour is in the window when it starts in it.
         for row in self.repo.write_counts(std::slice::from_ref(&d.id), from, to).await? {
@@ -203,6 +210,23 @@ impl DatasetService {
             let members = self.members_now(d).await?;
             let forms = self.repo.list_submissions(Some(&d.id), 1).await?;
             let last_form = forms.first().map(|s| s.submitted_at);
+            // A form dataset owes the form itself, whatever the times of the figures in it.
+            if d.frequency == super::model::Frequency::MondayThursday {
+                let due = next_deadline(d, last_form.unwrap_or(start), last_form.is_some());
+                if due <= at {
+                    out.push(Overdue {
+                        dataset_id: d.id.clone(),
+                        dataset_name: d.name.clone(),
+                        provider_org: d.provider_org.clone(),
+                        frequency: d.frequency.as_text(),
+                        since: due.max(start),
+                        last_update: last_form,
+                        late: 1,
+                        expected: 1,
+                    });
+                }
+                continue;
+            }
             // Each expected entity's last update; those never seen count from the approval.
             let mut lasts: Vec<Option<Timestamp>> = match &d.expected {
                 Some(Expected::Entities(listed)) => listed
@@ -230,7 +254,7 @@ impl DatasetService {
             }
             let deadlines: Vec<Timestamp> = lasts
                 .iter()
-                .map(|l| next_deadline(d, l.or(last_form).unwrap_or(start)))
+                .map(|l| next_deadline(d, l.or(last_form).unwrap_or(start), true))
                 .filter(|due| *due <= at)
                 .collect();
             // Nothing is owed from before the approval: a deadline missed earlier counts from it.

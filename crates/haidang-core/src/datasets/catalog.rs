@@ -25,17 +25,21 @@ pub struct Catalog {
     grants: Vec<Grant>,
 }
 
-/// Which datasets a caller may read, by number.
+/// Which datasets a caller may read, by number, and which are drafts (held back from all).
 #[derive(Debug, Clone, Default)]
 pub struct Visibility {
     readable: Vec<bool>,
+    held: Vec<bool>,
 }
 
 impl Visibility {
-    /// An entity belonging to `datasets` is seen when it is ungoverned or one of them is readable.
+    /// An entity belonging to `datasets` is seen when none of them is a draft (a draft holds
+    /// its data back even where another dataset would show it) and it is ungoverned or one of
+    /// them is readable.
     pub fn sees(&self, datasets: &[u32]) -> bool {
-        datasets.is_empty()
-            || datasets.iter().any(|d| self.readable.get(*d as usize).copied().unwrap_or(false))
+        let flag = |v: &Vec<bool>, d: &u32| v.get(*d as usize).copied().unwrap_or(false);
+        !datasets.iter().any(|d| flag(&self.held, d))
+            && (datasets.is_empty() || datasets.iter().any(|d| flag(&self.readable, d)))
     }
 
     pub fn reads(&self, dataset: u32) -> bool {
@@ -157,18 +161,80 @@ impl Catalog {
     }
 
     pub fn visibility(&self, subject: &Subject, at: Timestamp) -> Visibility {
-        Visibility { readable: self.datasets.iter().map(|d| self.may_read(subject, d, at)).collect() }
+        Visibility {
+            readable: self.datasets.iter().map(|d| self.may_read(subject, d, at)).collect(),
+            held: self.datasets.iter().map(|d| d.state == DatasetState::Draft).collect(),
+        }
+    }
+
+    /// The datasets of `types` provided by `owner` (narrowing by units or `q` aside): where a
+    /// deleted entity's history and its deletion belong.
+    pub fn of_owner(&self, types: &[String], owner: Option<&str>) -> Vec<u32> {
+        types
+            .iter()
+            .flat_map(|t| self.by_type.get(t).into_iter().flatten())
+            .filter(|n| {
+                self.datasets.get(**n as usize).is_some_and(|d| Some(d.provider_org.as_str()) == owner)
+            })
+            .copied()
+            .collect()
     }
 
     /// May `subject` write entities of dataset `d`: its provider's own accounts, the centre's
     /// accounts that submit data everywhere, and the consumers granted write.
-    fn may_write(&self, subject: &Subject, d: &Dataset, at: Timestamp) -> bool {
+    pub fn may_write(&self, subject: &Subject, d: &Dataset, at: Timestamp) -> bool {
         subject.can(Action::SubmitData, Some(&d.provider_org)) || self.granted(subject, &d.id, at, true)
+    }
+
+    /// The rule for a write that brings `types` into the hub (a new entity, or types added to
+    /// one): the caller's own dataset of the type, one it was granted write on, or (for the
+    /// centre) the type's only provider; answers the owner a new entity gets. A refusal names
+    /// no dataset the caller may not read.
+    fn claim(&self, subject: &Subject, types: &[String], at: Timestamp) -> WriteRight {
+        let governing: Vec<&Arc<Dataset>> = types
+            .iter()
+            .flat_map(|t| self.by_type.get(t).into_iter().flatten())
+            .filter_map(|n| self.datasets.get(*n as usize))
+            .collect();
+        if governing.is_empty() {
+            return if subject.can(Action::SubmitData, Some(&subject.org_id)) {
+                WriteRight::Allowed { owner: Some(subject.org_id.clone()) }
+            } else {
+                WriteRight::Refused("may not be written by this account".into())
+            };
+        }
+        let live = || governing.iter().filter(|d| d.state != DatasetState::Retired);
+        if let Some(d) = live().find(|d| {
+            d.provider_org == subject.org_id && subject.can(Action::SubmitData, Some(&d.provider_org))
+        }) {
+            return WriteRight::Allowed { owner: Some(d.provider_org.clone()) };
+        }
+        if let Some(d) = live().find(|d| self.granted(subject, &d.id, at, true)) {
+            return WriteRight::Allowed { owner: Some(d.provider_org.clone()) };
+        }
+        if subject.can_everywhere(Action::SubmitData) {
+            let mut providers: Vec<&str> = live().map(|d| d.provider_org.as_str()).collect();
+            providers.dedup();
+            let owner = if providers.len() == 1 { providers[0].to_string() } else { subject.org_id.clone() };
+            return WriteRight::Allowed { owner: Some(owner) };
+        }
+        let readable: Vec<&str> =
+            governing.iter().filter(|d| self.may_read(subject, d, at)).map(|d| d.id.as_str()).collect();
+        if readable.is_empty() {
+            return WriteRight::Refused("may not be written by this account".into());
+        }
+        if live().next().is_none() {
+            return WriteRight::Refused(format!("is of dataset {}, which is retired", readable.join(", ")));
+        }
+        WriteRight::Refused(format!(
+            "is of a type provided through dataset {}; writing it needs the provider's account or a write grant",
+            readable.join(", ")
+        ))
     }
 
     /// Decides a write of an entity with `types`: `existing` is the current owner when the
     /// entity exists (None inside for an ownerless one), `None` for a new entity. `datasets` are
-    /// those the entity belongs to now (empty for a new one).
+    /// those the entity belongs to now, `current_types` the types it has.
     pub fn write_right(
         &self,
         subject: &Subject,
@@ -177,71 +243,44 @@ impl Catalog {
         datasets: &[u32],
         at: Timestamp,
     ) -> WriteRight {
-        let governing: Vec<&Arc<Dataset>> = types
-            .iter()
-            .flat_map(|t| self.by_type.get(t).into_iter().flatten())
-            .filter_map(|n| self.datasets.get(*n as usize))
-            .collect();
-        match existing {
-            Some(owner) => {
-                let own = match owner {
-                    Some(o) => subject.can(Action::SubmitData, Some(o)),
-                    None => subject.can_everywhere(Action::SubmitData),
-                };
-                let member: Vec<&Arc<Dataset>> =
-                    datasets.iter().filter_map(|n| self.datasets.get(*n as usize)).collect();
-                if !member.is_empty() && member.iter().all(|d| d.state == DatasetState::Retired) {
-                    return WriteRight::Refused(format!(
-                        "dataset {} is retired; it takes no more data",
-                        member[0].id
-                    ));
-                }
-                if own || member.iter().any(|d| self.may_write(subject, d, at)) {
-                    WriteRight::Allowed { owner: owner.map(str::to_string) }
-                } else {
-                    WriteRight::Refused(
-                        "the entity belongs to another organisation; this account may not change it".into(),
-                    )
-                }
-            }
-            None => {
-                let live = || governing.iter().filter(|d| d.state != DatasetState::Retired);
-                if governing.is_empty() {
-                    return if subject.can(Action::SubmitData, Some(&subject.org_id)) {
-                        WriteRight::Allowed { owner: Some(subject.org_id.clone()) }
-                    } else {
-                        WriteRight::Refused("this account may not submit data".into())
-                    };
-                }
-                // The caller's own dataset first, then one it was granted, then (for the
-                // centre) the type's only provider.
-                if let Some(d) = live().find(|d| {
-                    d.provider_org == subject.org_id && subject.can(Action::SubmitData, Some(&d.provider_org))
-                }) {
-                    return WriteRight::Allowed { owner: Some(d.provider_org.clone()) };
-                }
-                if let Some(d) = live().find(|d| self.granted(subject, &d.id, at, true)) {
-                    return WriteRight::Allowed { owner: Some(d.provider_org.clone()) };
-                }
-                if subject.can_everywhere(Action::SubmitData) {
-                    let mut providers: Vec<&str> = live().map(|d| d.provider_org.as_str()).collect();
-                    providers.dedup();
-                    let owner =
-                        if providers.len() == 1 { providers[0].to_string() } else { subject.org_id.clone() };
-                    return WriteRight::Allowed { owner: Some(owner) };
-                }
-                let names: Vec<&str> = governing.iter().map(|d| d.id.as_str()).collect();
-                if live().next().is_none() {
-                    return WriteRight::Refused(format!(
-                        "dataset {} is retired; it takes no more data",
-                        names.join(", ")
-                    ));
-                }
-                WriteRight::Refused(format!(
-                    "this type is provided through dataset {}; writing it needs the provider's account or a write grant",
-                    names.join(", ")
-                ))
+        self.write_right_with(subject, types, existing, datasets, &[], at)
+    }
+
+    pub fn write_right_with(
+        &self,
+        subject: &Subject,
+        types: &[String],
+        existing: Option<Option<&str>>,
+        datasets: &[u32],
+        current_types: &[String],
+        at: Timestamp,
+    ) -> WriteRight {
+        let Some(owner) = existing else { return self.claim(subject, types, at) };
+        let own = match owner {
+            Some(o) => subject.can(Action::SubmitData, Some(o)),
+            None => subject.can_everywhere(Action::SubmitData),
+        };
+        let member: Vec<&Arc<Dataset>> =
+            datasets.iter().filter_map(|n| self.datasets.get(*n as usize)).collect();
+        if let Some(d) = member.first().filter(|_| member.iter().all(|d| d.state == DatasetState::Retired)) {
+            return WriteRight::Refused(format!(
+                "is of dataset {}, which is retired; it takes no more data",
+                d.id
+            ));
+        }
+        if !(own || member.iter().any(|d| self.may_write(subject, d, at))) {
+            return WriteRight::Refused(
+                "belongs to another organisation; this account may not change it".into(),
+            );
+        }
+        // Types added to an existing entity are claimed as a new entity's would be, so a
+        // governed type cannot be slipped in under another name first.
+        let added: Vec<String> = types.iter().filter(|t| !current_types.contains(t)).cloned().collect();
+        if !added.is_empty() && added.iter().any(|t| self.governs(t)) {
+            if let WriteRight::Refused(reason) = self.claim(subject, &added, at) {
+                return WriteRight::Refused(reason);
             }
         }
+        WriteRight::Allowed { owner: owner.map(str::to_string) }
     }
 }

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use geo::InteriorPoint;
 use serde::Serialize;
 
-use super::catalog::WriteRight;
 use super::forms::{columns, example_row, read_rows, FormColumn, FormContext, FormError, FormKey};
 use super::model::{Dataset, DatasetState, Submission};
 use super::schedule::form_period;
@@ -104,10 +103,9 @@ impl DatasetService {
         let at = now();
         let time_attr = self.time_attribute(&d);
         let catalog = self.hub.catalog();
-        if let WriteRight::Refused(reason) =
-            catalog.write_right(by, std::slice::from_ref(&d.type_iri), None, &[], at)
-        {
-            return Err(CoreError::Forbidden(format!("a form of dataset '{id}': {reason}")));
+        // A form is this dataset's: its provider's accounts, the centre, or a write grant on it.
+        if !catalog.may_write(by, &d, at) {
+            return Err(CoreError::Forbidden(format!("a form of dataset '{id}'")));
         }
         // The points of the units the file names, read once.
         let unit_col = cols.iter().position(|c| c.key == FormKey::Unit);

@@ -285,7 +285,8 @@ pub struct DatasetSpec {
     pub q: Option<String>,
     pub expected: Option<Expected>,
     pub frequency: Frequency,
-    pub sharing: Sharing,
+    /// None when the body does not say: default for a new dataset, unchanged for an update.
+    pub sharing: Option<Sharing>,
     /// Attribute names as written; the service expands them.
     pub ranges: BTreeMap<String, Range>,
     pub outliers: BTreeMap<String, OutlierRule>,
@@ -354,8 +355,9 @@ pub fn parse_spec(body: &Value) -> CoreResult<DatasetSpec> {
         })?,
     };
     let sharing = match text_of(body, "sharing")?.as_deref() {
-        None | Some("default") => Sharing::Default,
-        Some("special_request") => Sharing::SpecialRequest,
+        None => None,
+        Some("default") => Some(Sharing::Default),
+        Some("special_request") => Some(Sharing::SpecialRequest),
         Some(other) => {
             return Err(invalid("sharing", format!("'{other}' is not default or special_request")))
         }

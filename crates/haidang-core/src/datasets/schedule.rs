@@ -8,9 +8,12 @@ use jiff::Timestamp;
 use super::model::{Dataset, Frequency};
 use crate::time::local_tz;
 
-/// The first deadline after `last` (an update, or the approval when nothing came yet).
-pub fn next_deadline(d: &Dataset, last: Timestamp) -> Timestamp {
+/// The first deadline after `last` (an update, or the approval when nothing came yet) that
+/// `last` does not meet: for a form sent on a Thursday, the end of the next Monday (it met
+/// Thursday's); when nothing came since the approval, the first Monday or Thursday after it.
+pub fn next_deadline(d: &Dataset, last: Timestamp, came: bool) -> Timestamp {
     match d.frequency {
+        Frequency::MondayThursday if came => next_form_deadline(next_form_deadline(last)),
         Frequency::MondayThursday => next_form_deadline(last),
         _ => last + d.allowed_gap(),
     }
@@ -60,5 +63,33 @@ mod tests {
         assert_eq!(form_period(vn("2026-12-03T23:30:00")), "2026-12-03");
         assert_eq!(next_form_deadline(vn("2026-12-04T08:00:00")), vn("2026-12-08T00:00:00"));
         assert_eq!(form_period(vn("2026-12-05T09:00:00")), "2026-12-07");
+    }
+
+    #[test]
+    fn a_form_sent_meets_its_period_and_the_next_one_is_owed() {
+        let t = vn("2026-12-01T08:00:00");
+        let d = Dataset {
+            id: "mua".into(),
+            name: "Lượng mưa".into(),
+            description: String::new(),
+            type_iri: "WeatherObserved".into(),
+            provider_org: "ubnd".into(),
+            units: vec![],
+            q: None,
+            expected: None,
+            frequency: Frequency::MondayThursday,
+            sharing: crate::datasets::model::Sharing::Default,
+            rules: Default::default(),
+            state: crate::datasets::model::DatasetState::Approved,
+            created_at: t,
+            created_by: "x".into(),
+            modified_at: t,
+            approved_at: Some(t),
+            approved_by: None,
+        };
+        // Sent on Thursday 03/12: owed again by the end of Monday 07/12.
+        assert_eq!(next_deadline(&d, vn("2026-12-03T10:00:00"), true), vn("2026-12-08T00:00:00"));
+        // Nothing sent since the approval on Tuesday: owed by the end of Thursday.
+        assert_eq!(next_deadline(&d, vn("2026-12-01T10:00:00"), false), vn("2026-12-04T00:00:00"));
     }
 }

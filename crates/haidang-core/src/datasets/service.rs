@@ -154,7 +154,7 @@ impl DatasetService {
             q: spec.q,
             expected: spec.expected,
             frequency: spec.frequency,
-            sharing: spec.sharing,
+            sharing: spec.sharing.or(previous.map(|p| p.sharing)).unwrap_or(super::model::Sharing::Default),
             rules,
             state: previous.map(|p| p.state).unwrap_or(DatasetState::Draft),
             created_at: previous.map(|p| p.created_at).unwrap_or(at),
@@ -186,8 +186,23 @@ impl DatasetService {
         if old.state == DatasetState::Retired {
             return Err(CoreError::Conflict(format!("dataset '{id}' is retired")));
         }
-        let d = self.build(by, parse_spec(body)?, Some(&old)).await?;
-        self.repo.save_dataset(&d, &audit(by, "dataset.update", id, json!({"type": d.type_iri}))).await?;
+        let mut d = self.build(by, parse_spec(body)?, Some(&old)).await?;
+        // What decides who reads the data and which entities it holds was approved as it was: a
+        // change to it by anyone but a supervisor sends the dataset back for approval.
+        let governed = (&d.type_iri, &d.provider_org, &d.units, &d.q, d.sharing)
+            != (&old.type_iri, &old.provider_org, &old.units, &old.q, old.sharing);
+        if governed && old.state == DatasetState::Approved && !by.can(Action::ApproveData, None) {
+            d.state = DatasetState::Draft;
+            d.approved_at = None;
+            d.approved_by = None;
+        }
+        let detail = json!({
+            "before": {"type": old.type_iri, "provider": old.provider_org, "units": old.units, "q": old.q,
+                       "sharing": old.sharing, "state": old.state.as_str()},
+            "after": {"type": d.type_iri, "provider": d.provider_org, "units": d.units, "q": d.q,
+                      "sharing": d.sharing, "state": d.state.as_str()},
+        });
+        self.repo.save_dataset(&d, &audit(by, "dataset.update", id, detail)).await?;
         let mut types = vec![old.type_iri.clone()];
         if d.type_iri != old.type_iri {
             types.push(d.type_iri.clone());

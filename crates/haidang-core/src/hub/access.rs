@@ -32,24 +32,14 @@ impl HubService {
         read(&self.index).sees(id, &self.visibility(by))
     }
 
-    /// A deleted entity's kept history is read under the datasets it belonged to, as far as
-    /// its types and owner tell (the narrowing by units or `q` needs the state it no longer has).
+    /// A deleted entity's kept history is read under the datasets its types and owner point to
+    /// (the narrowing by units or `q` needs the state it no longer has).
     pub(crate) fn deleted_visible(&self, visible: &Visibility, row: &EntityRow) -> bool {
-        let datasets: Vec<u32> = self
-            .catalog()
-            .datasets()
-            .iter()
-            .enumerate()
-            .filter(|(_, d)| {
-                row.types.contains(&d.type_iri) && row.owner_org.as_deref() == Some(d.provider_org.as_str())
-            })
-            .map(|(n, _)| n as u32)
-            .collect();
-        visible.sees(&datasets)
+        visible.sees(&self.catalog().of_owner(&row.types, row.owner_org.as_deref()))
     }
 
     /// Whether `by` may be told of a change to entity `id` (of `types`): by the entity's datasets
-    /// while it is there; once deleted, unless every dataset of its types is closed to `by`.
+    /// while it is there; once deleted, by those its types and last owner point to.
     pub fn may_hear_of(&self, by: &Subject, id: &str, types: &[String]) -> bool {
         let visible = self.visibility(by);
         let index = read(&self.index);
@@ -57,14 +47,18 @@ impl HubService {
             return index.sees(id, &visible);
         }
         let catalog = self.catalog();
-        let governing: Vec<u32> = catalog
-            .datasets()
-            .iter()
-            .enumerate()
-            .filter(|(_, d)| types.contains(&d.type_iri))
-            .map(|(n, _)| n as u32)
-            .collect();
-        visible.sees(&governing)
+        let datasets = match index.deleted(id) {
+            Some((owner, kept)) => catalog.of_owner(kept, owner),
+            // Deleted with its history: every dataset of its types, so a closed one keeps it quiet.
+            None => catalog
+                .datasets()
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| types.contains(&d.type_iri))
+                .map(|(n, _)| n as u32)
+                .collect(),
+        };
+        visible.sees(&datasets)
     }
 
     /// Where entity `id` is filed (units, datasets), if it is there.

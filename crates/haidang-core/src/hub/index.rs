@@ -109,6 +109,9 @@ pub struct EntityIndex {
     values: HashMap<u32, BTreeSet<(Scalar, u32)>>,
     geo: HashMap<u32, RTree<GeoEntry>>,
     live: usize,
+    /// Entities deleted with their history kept: id → (owner, types). Their id is not given to
+    /// another organisation, which would read that history as its own.
+    deleted: HashMap<Box<str>, (Option<Box<str>>, Vec<String>)>,
 }
 
 /// Where a query's candidates come from, in creation order.
@@ -295,6 +298,15 @@ impl EntityIndex {
             slot.units = units;
             slot.datasets = place.datasets.clone().into_boxed_slice();
         }
+    }
+
+    pub fn remember_deleted(&mut self, id: &str, owner: Option<&str>, types: Vec<String>) {
+        self.deleted.insert(id.into(), (owner.map(Into::into), types));
+    }
+
+    /// The owner and types of an entity deleted with its history kept.
+    pub fn deleted(&self, id: &str) -> Option<(Option<&str>, &[String])> {
+        self.deleted.get(id).map(|(o, t)| (o.as_deref(), t.as_slice()))
     }
 
     /// Every type the index holds.

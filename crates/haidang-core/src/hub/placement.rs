@@ -111,6 +111,22 @@ impl Tally {
         }
     }
 
+    /// The refusals counted since `before` (a snapshot of this tally): an atomic job undone
+    /// keeps them, since a refused form is still a refused write.
+    pub fn refusals_since(&self, before: &Tally) -> Vec<((u32, i64), i64)> {
+        self.counts
+            .iter()
+            .map(|(k, c)| (*k, c.refused - before.counts.get(k).map(|b| b.refused).unwrap_or(0)))
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+
+    pub fn add_refusals(&mut self, refusals: Vec<((u32, i64), i64)>) {
+        for (k, n) in refusals {
+            self.counts.entry(k).or_default().refused += n;
+        }
+    }
+
     pub fn rows(&self, catalog: &Catalog) -> Vec<CountRow> {
         let mut out: Vec<CountRow> = self
             .counts

@@ -670,6 +670,9 @@ async fn rebuild(repo: &dyn Repositories, placer: &Placer) -> CoreResult<EntityI
             break;
         }
     }
+    for row in repo.deleted_entities().await? {
+        index.remember_deleted(&row.id, row.owner_org.as_deref(), row.types);
+    }
     tracing::info!(entities = index.len(), "entity index rebuilt");
     Ok(index)
 }

@@ -21,7 +21,7 @@ use super::placement::{location_value, Placer, Tally};
 use super::schema::{check_observed_at, to_key_values, TypeSchema};
 use crate::accounts::Subject;
 use crate::audit::{AuditEvent, Outcome};
-use crate::datasets::catalog::{Catalog, WriteRight};
+use crate::datasets::catalog::{Catalog, Visibility, WriteRight};
 use crate::datasets::model::Submission;
 use crate::error::{CoreError, CoreResult};
 use crate::repo::{EntityChange, EntityRow, EntityWrite, InstanceRow, Repositories, WriteSet};
@@ -43,7 +43,8 @@ pub(crate) struct Job {
     pub reply: oneshot::Sender<CoreResult<Vec<HubResult<OpOutcome>>>>,
     /// All the operations or none (a form's rows): one refused refuses the others.
     pub atomic: bool,
-    /// A form this job takes in, recorded in the same transaction as its rows.
+    /// A form this job takes in, recorded in the same transaction as its rows; the entities it
+    /// creates are its dataset's provider's.
     pub submission: Option<Submission>,
     /// Not a write: the catalog of datasets changed; entities of these types are filed again.
     pub recatalog: Option<(Arc<Catalog>, Vec<String>)>,
@@ -284,6 +285,7 @@ impl Writer {
             let marks =
                 (changes.len(), history.len(), late.len(), order.len(), job.atomic.then(|| tally.clone()));
             let mut saved: Vec<(String, Option<Current>)> = Vec::new();
+            let visible = catalog.visibility(&job.subject, at);
             let mut out = Vec::with_capacity(count);
             let mut ok = 0usize;
             for (op, context) in ops {
@@ -294,10 +296,21 @@ impl Writer {
                     Some(c) => c.clone(),
                     None => self.current_of(&id, &op, &loaded),
                 };
-                match self.apply_one(&job.subject, op, current, &context, at, (&catalog, &mut tally)) {
+                let announce = matches!(op, EntityOp::Announce(_));
+                match self.apply_one(
+                    &job.subject,
+                    op,
+                    current,
+                    &context,
+                    at,
+                    (&catalog, &mut tally, &visible, job.submission.as_ref()),
+                ) {
                     Ok((next, outcome, written)) => {
                         if let Some(w) = written {
-                            tally.accepted(&catalog, &next.place.datasets, &w.history, at);
+                            // Releasing a dataset's entities on approval writes nothing new.
+                            if !announce {
+                                tally.accepted(&catalog, &next.place.datasets, &w.history, at);
+                            }
                             changes.extend(w.change);
                             late.extend(w.late.iter().map(|n| history.len() + n));
                             history.extend(w.history);
@@ -328,7 +341,9 @@ impl Writer {
                 late.truncate(marks.2);
                 order.truncate(marks.3);
                 if let Some(t) = marks.4 {
+                    let refused = tally.refusals_since(&t);
                     tally = t;
+                    tally.add_refusals(refused);
                 }
                 out = out
                     .into_iter()
@@ -474,6 +489,11 @@ impl Writer {
                         recent.insert(id, e);
                     }
                     None => {
+                        if !self.delete_history {
+                            if let Some(gone) = index.summary(&id) {
+                                index.remember_deleted(&id, gone.owner.as_deref(), gone.types);
+                            }
+                        }
                         index.remove(&id);
                         recent.remove(&id);
                     }
@@ -561,20 +581,43 @@ impl Writer {
         current: Current,
         context: &ActiveContext,
         at: Timestamp,
-        (catalog, tally): (&Catalog, &mut Tally),
+        (catalog, tally, visible, form): (&Catalog, &mut Tally, &Visibility, Option<&Submission>),
     ) -> HubResult<(Current, OpOutcome, Option<Written>)> {
         let exists = current.entity.is_some();
         // An agency changes only what its organisation created (or a dataset it was granted
         // write on); an entity without an owner (written by a tool) is the centre's, so it
         // takes a grant over every organisation. The catalog decides.
         let existing = exists.then_some(current.owner.as_deref());
-        let owner = match catalog.write_right(subject, op.new_types(), existing, &current.place.datasets, at)
-        {
+        let current_types = current.entity.as_ref().map(|e| e.types.clone()).unwrap_or_default();
+        let right = catalog.write_right_with(
+            subject,
+            op.new_types(),
+            existing,
+            &current.place.datasets,
+            &current_types,
+            at,
+        );
+        let owner = match right {
+            // A form's new entities are its dataset's (the upload was checked against it).
+            WriteRight::Allowed { .. } if !exists && form.is_some() => form.map(|f| f.org_id.clone()),
             WriteRight::Allowed { owner } => owner,
+            // What the caller may not read is not there for it, in a refusal too.
+            WriteRight::Refused(_) if exists && !visible.sees(&current.place.datasets) => {
+                return Err(HubError::not_found(op.entity_id()))
+            }
             WriteRight::Refused(reason) => {
                 return Err(HubError::new(ErrorType::Forbidden, format!("{} {reason}", op.entity_id())))
             }
         };
+        if !exists && read(&self.index).deleted(op.entity_id()).is_some_and(|(o, _)| o != owner.as_deref()) {
+            return Err(HubError::new(
+                ErrorType::AlreadyExists,
+                format!(
+                    "{} was the id of another organisation's entity, whose history is kept; choose another id",
+                    op.entity_id()
+                ),
+            ));
+        }
         let ingest = matches!(op, EntityOp::Ingest(_));
         let before = location_value(current.entity.as_ref());
         let previous_place = current.place;

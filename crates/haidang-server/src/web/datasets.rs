@@ -260,11 +260,7 @@ async fn detail_page(state: &AppState, c: &Caller, lang: Lang, d: Arc<Dataset>) 
         .map(|(id, n)| (id.clone(), n.clone()))
         .collect();
     orgs.sort_by(|a, b| a.1.cmp(&b.1));
-    let can_upload = d.state != DatasetState::Retired
-        && matches!(
-            state.hub.catalog().write_right(by, std::slice::from_ref(&d.type_iri), None, &[], at),
-            haidang_core::datasets::catalog::WriteRight::Allowed { .. }
-        );
+    let can_upload = d.state != DatasetState::Retired && state.hub.catalog().may_write(by, &d, at);
     DetailPage {
         page: PageCtx::new(lang, "title.dataset", "/data/datasets", Some((&c.user, by))),
         kind: core.compact(&d.type_iri),

@@ -45,7 +45,7 @@ pub async fn dead_letters(
     State(state): State<Arc<AppState>>,
     PageCaller(caller, lang, stage): PageCaller,
 ) -> Response {
-    let Some(c) = caller.filter(|c| c.subject.can(Action::ReadData, None)) else {
+    let Some(c) = caller.filter(|c| c.subject.can(Action::ReadAllData, None)) else {
         return redirect_for(stage);
     };
     let n = |v: u64| format_number_in(lang, v as f64, 0);

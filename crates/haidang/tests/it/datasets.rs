@@ -421,3 +421,83 @@ async fn a_form_is_taken_whole_or_refused_with_every_error() {
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn what_a_consumer_may_not_read_it_may_neither_write_nor_take_over() {
+    for backend in backends() {
+        let app = TestApp::spawn(backend).await;
+        let officer = app.signed_in("officer").await;
+        let sup = app.signed_in("supervisor").await;
+        let admin = app.signed_in("admin").await;
+        assert_eq!(post(&officer, &app, "/api/v1/datasets", dataset("air", "special_request")).await.0, 201);
+        assert_eq!(post(&sup, &app, "/api/v1/datasets/air/approve", json!({})).await.0, 200);
+        let now = jiff::Timestamp::now().to_string();
+        assert_eq!(post(&officer, &app, "/ngsi-ld/v1/entities", station(A, 30.0, &now)).await.0, 201);
+        let (health, _) = consumer(&app, &admin, "yte-thu").await;
+
+        // A write to an entity it may not read is answered as if there were none.
+        let patch = json!({"cargoWeight": {"type": "Property", "value": 1.0}});
+        let res =
+            send(&health, &app, Method::PATCH, &format!("/ngsi-ld/v1/entities/{A}/attrs"), Some(patch)).await;
+        assert_eq!(res.status(), 404, "{backend:?}");
+        let batch =
+            json!([{"id": A, "type": "WasteContainer", "cargoWeight": {"type": "Property", "value": 2.0}}]);
+        let (_, answer) =
+            body(send(&health, &app, Method::POST, "/ngsi-ld/v1/entityOperations/upsert", Some(batch)).await)
+                .await;
+        assert!(!answer.to_string().contains("another organisation"), "{answer}");
+        assert!(
+            !answer.to_string().contains("\"air\"") && !answer.to_string().contains("dataset air"),
+            "{answer}"
+        );
+
+        // Nor can it bring the governed type in under another name first.
+        let thing = json!({"id": "urn:ngsi-ld:Thing:x", "type": "Thing", "cargoWeight": {"type": "Property", "value": 3.0}});
+        assert_eq!(post(&health, &app, "/ngsi-ld/v1/entities", thing).await.0, 201);
+        let retyped = json!([{"id": "urn:ngsi-ld:Thing:x", "type": "WasteContainer"}]);
+        let res =
+            send(&health, &app, Method::POST, "/ngsi-ld/v1/entityOperations/upsert", Some(retyped)).await;
+        assert_ne!(res.status(), 204, "a governed type added to its own entity");
+        let (_, types) = get(&health, &app, "/ngsi-ld/v1/types").await;
+        assert!(!types.to_string().contains("WasteContainer"), "{types}");
+
+        // Deleted, its id is not another organisation's to take (with the history it keeps).
+        assert_eq!(
+            send(&officer, &app, Method::DELETE, &format!("/ngsi-ld/v1/entities/{A}"), None).await.status(),
+            204
+        );
+        let takeover = json!({"id": A, "type": "Thing"});
+        let (s, p) = post(&health, &app, "/ngsi-ld/v1/entities", takeover).await;
+        assert_eq!(s, 409, "{p}");
+        assert_eq!(get(&health, &app, &format!("/ngsi-ld/v1/temporal/entities/{A}")).await.0, 404);
+
+        // A changed definition keeps its sharing unless it says otherwise; a provider opening its
+        // dataset sends it back for approval.
+        let mut renamed = dataset("air", "special_request");
+        renamed["name"] = json!("Thùng rác thông minh (đổi tên)");
+        renamed.as_object_mut().unwrap().remove("sharing");
+        let res = send(&officer, &app, Method::PUT, "/api/v1/datasets/air", Some(renamed)).await;
+        let (s, d) = body(res).await;
+        assert_eq!(
+            (s, d["sharing"].as_str(), d["state"].as_str()),
+            (200, Some("special_request"), Some("approved")),
+            "{d}"
+        );
+        let res =
+            send(&officer, &app, Method::PUT, "/api/v1/datasets/air", Some(dataset("air", "default"))).await;
+        let (_, d) = body(res).await;
+        assert_eq!(d["state"], "draft", "{d}");
+
+        // A form goes only to one's own dataset (or one granted): not to a commune's.
+        let csv = "Mã đối tượng (id);Xã/phường (unit);Thời điểm số liệu (observedAt);Lượng mưa (mm) (precipitation)\nX-1;03478;01/12/2026 07:00;3\n";
+        let res = officer
+            .post(app.url("/api/v1/datasets/luong-mua-xa-sin-ho/form?file_name=mua.csv"))
+            .header("hx-request", "true")
+            .body(csv)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403);
+        app.stop().await;
+    }
+}

@@ -340,6 +340,24 @@ impl Notifier {
             }
         }
         let user = self.svc.repo.get_user(&sub.owner_user).await?;
+        // Made with a token: that token must still be valid, or its grants would outlive it.
+        if let Some(token) = &sub.owner_token {
+            let at = now();
+            let valid = self
+                .svc
+                .repo
+                .get_token(token)
+                .await?
+                .is_some_and(|t| t.revoked_at.is_none() && at < t.expires_at);
+            if !valid {
+                tracing::warn!(
+                    subscription = sub.id(),
+                    "the token it was made with is revoked or expired; nothing is notified"
+                );
+                self.owners.insert(key, (None, Instant::now()));
+                return Ok(None);
+            }
+        }
         let subject = user
             .filter(|u| u.status == AccountStatus::Active)
             .map(|u| Subject { token_id: sub.owner_token.clone(), ..Subject::of_user(&u) });
