@@ -111,8 +111,11 @@ pub struct EntityIndex {
     live: usize,
     /// Entities deleted with their history kept: id → (owner, types). Their id is not given to
     /// another organisation, which would read that history as its own.
-    deleted: HashMap<Box<str>, (Option<Box<str>>, Vec<String>)>,
+    deleted: HashMap<Box<str>, Deleted>,
 }
+
+/// What is kept of a deleted entity: its owner and types.
+type Deleted = (Option<Box<str>>, Vec<String>);
 
 /// Where a query's candidates come from, in creation order.
 pub struct Selection {
