@@ -342,7 +342,7 @@ pub async fn run(
     }
 }
 
-fn mqtt_client(url: &str) -> anyhow::Result<rumqttc::AsyncClient> {
+pub fn mqtt_client(url: &str) -> anyhow::Result<rumqttc::AsyncClient> {
     let parsed = url::Url::parse(url).map_err(|e| anyhow!("demo.mqtt_url: {e}"))?;
     let host = parsed.host_str().ok_or_else(|| anyhow!("demo.mqtt_url has no host"))?.to_string();
     let mut options = rumqttc::MqttOptions::new(

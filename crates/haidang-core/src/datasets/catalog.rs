@@ -284,3 +284,134 @@ impl Catalog {
         WriteRight::Allowed { owner: owner.map(str::to_string) }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::Role;
+    use crate::datasets::model::{Frequency, QualityRules};
+    use crate::hub::entity::parse_entity;
+    use serde_json::json;
+
+    fn dataset(
+        id: &str,
+        provider: &str,
+        units: &[&str],
+        q: Option<&str>,
+        state: DatasetState,
+        sharing: Sharing,
+    ) -> Dataset {
+        let t: Timestamp = "2026-12-01T00:00:00Z".parse().unwrap();
+        Dataset {
+            id: id.into(),
+            name: id.into(),
+            description: String::new(),
+            type_iri: ActiveContext::core().expand("Streetlight"),
+            provider_org: provider.into(),
+            units: units.iter().map(|u| u.to_string()).collect(),
+            q: q.map(str::to_string),
+            expected: None,
+            frequency: Frequency::Hourly,
+            sharing,
+            rules: QualityRules::default(),
+            state,
+            created_at: t,
+            created_by: "x".into(),
+            modified_at: t,
+            approved_at: None,
+            approved_by: None,
+        }
+    }
+
+    fn lamp(status: &str) -> Entity {
+        let e = parse_entity(
+            &json!({"id": "urn:ngsi-ld:Streetlight:1", "type": "Streetlight", "status": status}),
+        )
+        .unwrap();
+        let core = ActiveContext::core();
+        e.map_names(&|n| core.expand(n))
+    }
+
+    fn subject(role: Role, org: &str) -> Subject {
+        Subject {
+            user_id: "u".into(),
+            username: "u".into(),
+            role,
+            org_id: org.into(),
+            acting_for: vec![],
+            token_scopes: None,
+            token_id: None,
+            source_ip: None,
+        }
+    }
+
+    #[test]
+    fn an_entity_belongs_by_type_provider_units_and_q() {
+        let c = Catalog::new(
+            vec![
+                dataset("tan-phong", "ubnd-a", &["03408"], None, DatasetState::Approved, Sharing::Default),
+                dataset(
+                    "hong",
+                    "ubnd-a",
+                    &[],
+                    Some("status==defectiveLamp"),
+                    DatasetState::Approved,
+                    Sharing::Default,
+                ),
+                dataset("khac", "ubnd-b", &[], None, DatasetState::Approved, Sharing::Default),
+            ],
+            vec![],
+        );
+        let here = ["03408".to_string(), "12".to_string()];
+        assert_eq!(c.membership(&lamp("ok"), Some("ubnd-a"), &here), vec![0]);
+        assert_eq!(c.membership(&lamp("defectiveLamp"), Some("ubnd-a"), &here), vec![0, 1]);
+        // Elsewhere, only the q-narrowed one; another owner, only its own.
+        assert_eq!(c.membership(&lamp("defectiveLamp"), Some("ubnd-a"), &["03388".to_string()]), vec![1]);
+        assert_eq!(c.membership(&lamp("ok"), Some("ubnd-b"), &here), vec![2]);
+        // A province code in `units` takes every commune of it.
+        let province = Catalog::new(
+            vec![dataset("tinh", "ubnd-a", &["12"], None, DatasetState::Approved, Sharing::Default)],
+            vec![],
+        );
+        assert_eq!(province.membership(&lamp("ok"), Some("ubnd-a"), &here), vec![0]);
+    }
+
+    #[test]
+    fn drafts_are_held_back_from_all_and_special_requests_open_only_to_grants() {
+        let at: Timestamp = "2026-12-02T00:00:00Z".parse().unwrap();
+        let grant = |consumer: Consumer, expires: Option<&str>| Grant {
+            id: "g".into(),
+            dataset_id: "dac-thu".into(),
+            consumer,
+            read: true,
+            write: false,
+            expires_at: expires.map(|e| e.parse().unwrap()),
+            agreement_ref: "1/TT".into(),
+            granted_by: "sup".into(),
+            granted_at: at,
+            revoked_at: None,
+        };
+        let c = Catalog::new(
+            vec![
+                dataset("nhap", "so-a", &[], None, DatasetState::Draft, Sharing::Default),
+                dataset("dac-thu", "so-a", &[], None, DatasetState::Approved, Sharing::SpecialRequest),
+            ],
+            vec![grant(Consumer::Org("so-b".into()), Some("2026-12-01T00:00:00Z"))],
+        );
+        let provider = c.visibility(&subject(Role::Officer, "so-a"), at);
+        assert!(!provider.sees(&[0]), "a draft is held back from its own provider too");
+        assert!(!provider.sees(&[0, 1]), "and where another dataset would show the entity");
+        assert!(provider.sees(&[1]));
+        assert!(!c.visibility(&subject(Role::Officer, "so-b"), at).sees(&[1]), "an expired grant");
+        assert!(
+            c.visibility(&subject(Role::Leader, "ubnd"), at).sees(&[1]),
+            "the centre reads everything approved"
+        );
+        let mut token = subject(Role::DataProvider, "so-c");
+        token.token_id = Some("t1".into());
+        let granted = Catalog { grants: vec![grant(Consumer::Token("t1".into()), None)], ..c.clone() };
+        assert!(granted.visibility(&token, at).sees(&[1]));
+        token.token_id = Some("t2".into());
+        assert!(!granted.visibility(&token, at).sees(&[1]), "another token of the same organisation");
+    }
+}

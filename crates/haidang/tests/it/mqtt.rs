@@ -286,3 +286,39 @@ async fn a_notification_is_published_on_the_endpoint_topic() {
         app.stop().await;
     }
 }
+
+/// The demo's simulator sends its stations' readings through the broker and the demo's
+/// connector (`demo.mqtt_url`), as real stations would: they arrive, the river under the storm
+/// has risen, and the stations stay in their datasets.
+#[tokio::test]
+async fn the_demo_stations_report_through_the_real_mqtt_path() {
+    let Some((host, port, url)) = broker() else { return };
+    let store = TestStore::new(Backend::Sqlite).await;
+    let mut config = store.config();
+    config.mqtt.connectors = vec![haidang::simulator::connector_config(&url)];
+    let app = TestApp::spawn_config(store, config, true).await;
+    let op = app.signed_in("operator").await;
+    until_json(&op, app.url("/api/v1/hub/connectors"), 10, |v| v[0]["connected"] == true).await;
+    let places = haidang::demo_stations::positions(&app.state).await.unwrap();
+    let weather = haidang::simulator::Weather::starting(jiff::Timestamp::now(), &places);
+    let publisher = haidang::simulator::mqtt_client(&url).unwrap();
+    let sent = haidang::simulator::tick(&app.state, &weather, &places, 1, Some(&publisher)).await.unwrap();
+    assert!(sent > 30, "{sent}");
+    let connectors = until_json(&op, app.url("/api/v1/hub/connectors"), 20, |v| {
+        v[0]["stored"].as_u64() >= Some(sent as u64)
+    })
+    .await;
+    assert_eq!(connectors[0]["dead_letters"], 0, "{connectors}");
+
+    // Nậm Na is under the first storm: risen from its 183.4 m, and said so.
+    let gauge = get_json(
+        &op,
+        app.url("/ngsi-ld/v1/entities/urn:ngsi-ld:FloodMonitoring:tv-nam-na?options=keyValues"),
+    )
+    .await;
+    assert!(gauge["currentLevel"].as_f64().unwrap() > 184.0, "{gauge}");
+    let (_, river) = crate::harness::get(&op, &app, "/api/v1/datasets/muc-nuoc-song-suoi").await;
+    assert_eq!(river["members"], 5, "the gauges stay their department's: {river}");
+    app.stop().await;
+    forget_session(&host, port, "haidang-demo-lai-chau").await;
+}
