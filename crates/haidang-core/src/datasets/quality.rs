@@ -60,7 +60,7 @@ pub struct QualityInput<'a> {
     pub required: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct Scores {
     pub correct: Option<f64>,
     pub complete: Option<f64>,

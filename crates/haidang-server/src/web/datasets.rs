@@ -114,7 +114,6 @@ pub async fn list(
     let mut rows = Vec::new();
     for d in state.datasets.list(&c.subject) {
         let q = scores_of(&state, &c.subject, &d).await;
-        let empty = Scores { correct: None, complete: None, clean: None, live: None, overall: None };
         rows.push(DatasetRow {
             id: d.id.clone(),
             name: d.name.clone(),
@@ -125,7 +124,7 @@ pub async fn list(
             sharing_key: sharing_key(d.sharing),
             frequency: frequency_text(lang, &d.frequency),
             members: format_number_in(lang, state.hub.members(&d.id).len() as f64, 0),
-            scores: score_cells(lang, &q.map(|q| q.scores).unwrap_or(empty)),
+            scores: score_cells(lang, &q.map(|q| q.scores).unwrap_or_default()),
             grants: catalog.grants().iter().filter(|g| g.dataset_id == d.id && g.is_active_at(now())).count(),
         });
     }
@@ -204,7 +203,6 @@ async fn detail_page(state: &AppState, c: &Caller, lang: Lang, d: Arc<Dataset>) 
     let by = &c.subject;
     let names = org_names(state, by).await;
     let q = scores_of(state, by, &d).await;
-    let empty = Scores { correct: None, complete: None, clean: None, live: None, overall: None };
     let stale = q
         .as_ref()
         .map(|q| {
@@ -270,7 +268,7 @@ async fn detail_page(state: &AppState, c: &Caller, lang: Lang, d: Arc<Dataset>) 
         sharing_key: sharing_key(d.sharing),
         frequency: frequency_text(lang, &d.frequency),
         members: format_number_in(lang, state.hub.members(&d.id).len() as f64, 0),
-        scores: score_cells(lang, &q.as_ref().map(|q| q.scores).unwrap_or(empty)),
+        scores: score_cells(lang, &q.as_ref().map(|q| q.scores).unwrap_or_default()),
         quality: q,
         stale,
         grants,
