@@ -33,6 +33,22 @@ fn entity_from_row(row: &AnyRow) -> CoreResult<EntityRow> {
     })
 }
 
+const DELETED_COLUMNS: &str = "id, types, owner_org, deleted_at";
+
+/// A deleted entity as the repository answers it: id, types and owner, `{}` for a body, the
+/// time it was deleted as its times.
+fn deleted_from_row(row: &AnyRow) -> CoreResult<EntityRow> {
+    let deleted_at = ts(row, "deleted_at")?;
+    Ok(EntityRow {
+        id: text(row, "id")?,
+        types: list(row, "types")?,
+        owner_org: opt_text(row, "owner_org")?,
+        created_at: deleted_at,
+        modified_at: deleted_at,
+        body: "{}".into(),
+    })
+}
+
 fn document_from_row(row: &AnyRow) -> CoreResult<StoredDocument> {
     Ok(StoredDocument {
         key: text(row, "key")?,
@@ -311,43 +327,20 @@ impl EntityRepository for Store {
     }
 
     async fn deleted_entities(&self) -> CoreResult<Vec<EntityRow>> {
-        let rows = sqlx::query("SELECT id, types, owner_org, deleted_at FROM deleted_entities ORDER BY id")
+        let rows = sqlx::query(&format!("SELECT {DELETED_COLUMNS} FROM deleted_entities ORDER BY id"))
             .fetch_all(self.pool())
             .await
             .map_err(db_err)?;
-        rows.iter()
-            .map(|r| {
-                let deleted_at = ts(r, "deleted_at")?;
-                Ok(EntityRow {
-                    id: text(r, "id")?,
-                    types: list(r, "types")?,
-                    owner_org: opt_text(r, "owner_org")?,
-                    created_at: deleted_at,
-                    modified_at: deleted_at,
-                    body: "{}".into(),
-                })
-            })
-            .collect()
+        rows.iter().map(deleted_from_row).collect()
     }
 
     async fn deleted_entity(&self, id: &str) -> CoreResult<Option<EntityRow>> {
-        let row = sqlx::query("SELECT id, types, owner_org, deleted_at FROM deleted_entities WHERE id = $1")
+        let row = sqlx::query(&format!("SELECT {DELETED_COLUMNS} FROM deleted_entities WHERE id = $1"))
             .bind(id.to_string())
             .fetch_optional(self.pool())
             .await
             .map_err(db_err)?;
-        row.map(|r| {
-            let deleted_at = ts(&r, "deleted_at")?;
-            Ok(EntityRow {
-                id: text(&r, "id")?,
-                types: list(&r, "types")?,
-                owner_org: opt_text(&r, "owner_org")?,
-                created_at: deleted_at,
-                modified_at: deleted_at,
-                body: "{}".into(),
-            })
-        })
-        .transpose()
+        row.as_ref().map(deleted_from_row).transpose()
     }
 
     async fn entity_history(&self, filter: &HistoryFilter<'_>) -> CoreResult<Vec<InstanceRow>> {

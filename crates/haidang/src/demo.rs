@@ -255,16 +255,7 @@ pub async fn seed_entities(state: &AppState) -> anyhow::Result<bool> {
         .get_org_by_code("so-nn-mt")
         .await?
         .ok_or_else(|| anyhow!("demo organisation so-nn-mt is missing"))?;
-    let provider = Subject {
-        user_id: String::new(),
-        username: "demo-so-nn-mt".into(),
-        role: haidang_core::accounts::Role::DataProvider,
-        org_id: org.id,
-        acting_for: vec![],
-        token_scopes: None,
-        token_id: None,
-        source_ip: None,
-    };
+    let provider = crate::demo_stations::provider_subject(&org.id, "so-nn-mt");
     let observed = haidang_core::time::now().to_string();
     let mut payloads = Vec::new();
     for (code, river, lon, lat, level, alarm) in DEMO_GAUGES {

@@ -167,16 +167,19 @@ impl Catalog {
         }
     }
 
+    /// Every dataset of one of `types`, whoever provides it.
+    pub fn of_types(&self, types: &[String]) -> Vec<u32> {
+        types.iter().flat_map(|t| self.by_type.get(t).into_iter().flatten()).copied().collect()
+    }
+
     /// The datasets of `types` provided by `owner` (narrowing by units or `q` aside): where a
     /// deleted entity's history and its deletion belong.
     pub fn of_owner(&self, types: &[String], owner: Option<&str>) -> Vec<u32> {
-        types
-            .iter()
-            .flat_map(|t| self.by_type.get(t).into_iter().flatten())
+        self.of_types(types)
+            .into_iter()
             .filter(|n| {
-                self.datasets.get(**n as usize).is_some_and(|d| Some(d.provider_org.as_str()) == owner)
+                self.datasets.get(*n as usize).is_some_and(|d| Some(d.provider_org.as_str()) == owner)
             })
-            .copied()
             .collect()
     }
 

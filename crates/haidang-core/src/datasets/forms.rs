@@ -194,6 +194,12 @@ pub struct FormContext<'a> {
     pub time_attr: Option<String>,
 }
 
+/// The unit code of a unit cell: "03408" or the template's choice "03408 - Tân Phong".
+pub fn unit_code(cell: &str) -> &str {
+    let t = cell.trim();
+    t.split([' ', '-', '–']).next().unwrap_or(t)
+}
+
 /// A cell as a number: "12.5", "12,5" (decimal comma) or "1 234,5" with spaces between groups.
 pub fn parse_decimal(cell: &str) -> Option<f64> {
     let t: String = cell.chars().filter(|c| !c.is_whitespace() && *c != '\u{a0}').collect();
@@ -324,7 +330,7 @@ fn read_row<'c>(
                 }
             }
             FormKey::Unit => {
-                let code = text.split([' ', '-', '–']).next().unwrap_or(text);
+                let code = unit_code(text);
                 match (ctx.unit_point)(code) {
                     Some(p) => unit = Some(p),
                     None => errors.push(err(Some(row), here, "unknown_unit", text)),

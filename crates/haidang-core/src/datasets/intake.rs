@@ -117,7 +117,7 @@ impl DatasetService {
                 .rows
                 .iter()
                 .filter_map(|(_, cells)| cells.get(h))
-                .map(|c| c.trim().split([' ', '-', '–']).next().unwrap_or("").to_string())
+                .map(|c| super::forms::unit_code(c).to_string())
                 .filter(|c| !c.is_empty())
                 .collect();
             for code in codes {

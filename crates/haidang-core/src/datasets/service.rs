@@ -100,10 +100,7 @@ impl DatasetService {
 
     /// An organisation named by its id or its code.
     async fn org_id(&self, text: &str) -> CoreResult<Option<String>> {
-        if let Some(o) = self.repo.get_org(text).await? {
-            return Ok(Some(o.id));
-        }
-        Ok(self.repo.get_org_by_code(text).await?.map(|o| o.id))
+        Ok(crate::orgs::resolve_org(self.repo.as_ref(), text).await?.map(|o| o.id))
     }
 
     /// Checks a spec against the store (organisation, units, q) and turns it into a dataset.

@@ -50,13 +50,7 @@ impl HubService {
         let datasets = match index.deleted(id) {
             Some((owner, kept)) => catalog.of_owner(kept, owner),
             // Deleted with its history: every dataset of its types, so a closed one keeps it quiet.
-            None => catalog
-                .datasets()
-                .iter()
-                .enumerate()
-                .filter(|(_, d)| types.contains(&d.type_iri))
-                .map(|(n, _)| n as u32)
-                .collect(),
+            None => catalog.of_types(types),
         };
         visible.sees(&datasets)
     }

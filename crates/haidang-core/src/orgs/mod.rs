@@ -5,7 +5,7 @@
 
 mod service;
 
-pub use service::OrgService;
+pub use service::{resolve_org, OrgService};
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};

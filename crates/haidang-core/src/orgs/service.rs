@@ -67,10 +67,7 @@ impl OrgService {
 
     /// By code first, then by id.
     pub async fn resolve(&self, code_or_id: &str) -> CoreResult<Option<Organisation>> {
-        match self.repo.get_org_by_code(code_or_id).await? {
-            Some(org) => Ok(Some(org)),
-            None => self.repo.get_org(code_or_id).await,
-        }
+        resolve_org(self.repo.as_ref(), code_or_id).await
     }
 
     pub async fn get(&self, by: &Subject, code_or_id: &str) -> CoreResult<Organisation> {
@@ -85,5 +82,13 @@ impl OrgService {
         let mut orgs = self.repo.list_orgs().await?;
         orgs.sort_by(|a, b| a.kind.rank().cmp(&b.kind.rank()).then_with(|| a.name_vi.cmp(&b.name_vi)));
         Ok(orgs)
+    }
+}
+
+/// An organisation named by its code or its id (what people and machines send), by code first.
+pub async fn resolve_org(repo: &dyn Repositories, code_or_id: &str) -> CoreResult<Option<Organisation>> {
+    match repo.get_org_by_code(code_or_id).await? {
+        Some(org) => Ok(Some(org)),
+        None => repo.get_org(code_or_id).await,
     }
 }

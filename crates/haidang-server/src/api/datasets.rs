@@ -166,9 +166,7 @@ pub async fn grant(
         _ => return Err(invalid("consumer", "name one organisation (org) or one token (token)")),
     };
     let expires_at = match body.expires_at.filter(|e| !e.is_empty()) {
-        Some(text) => {
-            Some(text.parse::<Timestamp>().map_err(|_| invalid("expires_at", "is not an RFC 3339 time"))?)
-        }
+        Some(text) => Some(super::time_param("expires_at", &text).map_err(core_err(&caller))?),
         None => None,
     };
     let spec = GrantSpec {
@@ -227,11 +225,7 @@ pub async fn declare_window(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<WindowBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let time = |field: &str, text: &str| {
-        text.parse::<Timestamp>().map_err(|_| {
-            ApiError::from_core(CoreError::validation(field, "is not an RFC 3339 time"), caller.lang)
-        })
-    };
+    let time = |field: &str, text: &str| super::time_param(field, text).map_err(core_err(&caller));
     let spec = WindowSpec {
         entity_ids: body.entities,
         starts_at: time("starts_at", &body.starts_at)?,
@@ -253,12 +247,7 @@ pub struct WindowQuery {
 /// The window a quality request asks about: 400-style errors name `from` or `to`.
 pub fn window_of(q: &WindowQuery) -> Result<(Timestamp, Timestamp), CoreError> {
     let parse = |field: &str, v: &Option<String>| -> Result<Option<Timestamp>, CoreError> {
-        match v.as_deref().filter(|s| !s.is_empty()) {
-            None => Ok(None),
-            Some(t) => {
-                t.parse().map(Some).map_err(|_| CoreError::validation(field, "is not an RFC 3339 time"))
-            }
-        }
+        v.as_deref().filter(|s| !s.is_empty()).map(|t| super::time_param(field, t)).transpose()
     };
     let to = parse("to", &q.to)?.unwrap_or_else(haidang_core::time::now);
     let from = parse("from", &q.from)?.unwrap_or(to - jiff::SignedDuration::from_hours(24));

@@ -82,6 +82,12 @@ pub fn router() -> (axum::Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .split_for_parts()
 }
 
+/// An RFC 3339 time the caller sent as `field`, or a validation error naming the field.
+pub(crate) fn time_param(field: &str, text: &str) -> Result<jiff::Timestamp, haidang_core::CoreError> {
+    text.parse::<jiff::Timestamp>()
+        .map_err(|_| haidang_core::CoreError::validation(field, format!("'{text}' is not an RFC 3339 time")))
+}
+
 /// JSON bodies: a malformed one gets a problem+json naming what is wrong.
 pub(crate) struct JsonBody<T>(pub T);
 

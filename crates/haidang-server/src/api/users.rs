@@ -313,12 +313,7 @@ pub async fn create_delegation(
 ) -> ApiResult<(StatusCode, Json<Delegation>)> {
     let lang = caller.lang;
     let parse = |field: &str, text: &str| -> ApiResult<jiff::Timestamp> {
-        text.parse::<jiff::Timestamp>().map_err(|_| {
-            ApiError::from_core(
-                CoreError::validation(field, format!("'{text}' is not an RFC 3339 time")),
-                lang,
-            )
-        })
+        super::time_param(field, text).map_err(|e| ApiError::from_core(e, lang))
     };
     let starts = parse("starts_at", &body.starts_at)?;
     let ends = parse("ends_at", &body.ends_at)?;
