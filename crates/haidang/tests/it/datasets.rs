@@ -97,6 +97,9 @@ async fn a_draft_is_held_back_until_a_supervisor_approves_it() {
         assert_eq!(e["cargoWeight"], 12.0, "{e}");
         let (s, h) = get(&op, &app, &format!("/ngsi-ld/v1/temporal/entities/{A}")).await;
         assert_eq!(s, 200, "{h}");
+        // The release on approval is no write of the provider's: "đúng" counts the one create.
+        let (_, q) = get(&sup, &app, "/api/v1/datasets/air/quality").await;
+        assert_eq!(q["quality"]["writes"]["accepted"], 1, "{q}");
         let admin = app.signed_in("admin").await;
         let (_, audit) = get(&admin, &app, "/api/v1/audit?action=dataset.approve").await;
         assert_eq!(audit[0]["username"], "supervisor", "{audit}");
@@ -254,6 +257,27 @@ async fn a_special_request_dataset_is_read_only_by_those_granted_on_every_endpoi
         let before = rx.accepted().len();
         assert!(writes(&officer, &app, 36.0).await);
         assert!(!wait_until(2, || rx.accepted().len() > before).await, "notified after the revocation");
+
+        // Granted again to the organisation, the token's subscription hears again; once the
+        // token itself is revoked, it hears nothing more (within the notifier's 10 s memory).
+        let grant = json!({"org": "so-y-te", "read": true, "agreement_ref": "14/TT"});
+        assert_eq!(post(&sup, &app, "/api/v1/datasets/air/grants", grant).await.0, 201);
+        tokio::time::sleep(std::time::Duration::from_secs(11)).await;
+        let before = rx.accepted().len();
+        assert!(writes(&officer, &app, 37.0).await);
+        assert!(
+            wait_until(10, || rx.accepted().len() > before).await,
+            "the organisation's grant reaches the token"
+        );
+        assert_eq!(post(&admin, &app, &format!("/api/v1/tokens/{token}/revoke"), json!({})).await.0, 204);
+        tokio::time::sleep(std::time::Duration::from_secs(11)).await;
+        let before = rx.accepted().len();
+        assert!(writes(&officer, &app, 38.0).await);
+        assert!(!wait_until(2, || rx.accepted().len() > before).await, "notified for a revoked token");
+
+        // The raw MQTT dead letters of every feed are the centre's, not an agency's.
+        assert_eq!(get(&officer, &app, "/api/v1/hub/dead-letters").await.0, 403);
+        assert_eq!(get(&app.signed_in("operator").await, &app, "/api/v1/hub/dead-letters").await.0, 200);
         app.stop().await;
     }
 }
