@@ -7,6 +7,7 @@ pub mod datasets;
 pub mod error;
 pub mod events;
 pub mod hub;
+pub mod indicators;
 pub mod orgs;
 pub mod repo;
 pub mod time;

@@ -373,6 +373,56 @@ pub trait DeadLetterRepository: Send + Sync {
 }
 
 /// Datasets, their grants, maintenance windows, forms taken in and write counts.
+/// Filters for listing figures; None matches all.
+#[derive(Debug, Clone, Default)]
+pub struct ValueFilter {
+    pub code: Option<String>,
+    pub unit_code: Option<String>,
+    pub org_id: Option<String>,
+    pub period: Option<String>,
+    pub state: Option<crate::indicators::model::ValueState>,
+}
+
+#[async_trait]
+pub trait IndicatorRepository: Send + Sync {
+    /// Every version of every definition, by code then version; with the retired codes.
+    async fn list_definitions(&self) -> CoreResult<(Vec<crate::indicators::model::Definition>, Vec<String>)>;
+    /// Adds a version (the indicator's row is made with its first), with its audit record.
+    async fn save_definitions(
+        &self,
+        defs: &[crate::indicators::model::Definition],
+        audit: &AuditEvent,
+    ) -> CoreResult<()>;
+    async fn set_retired(&self, code: &str, at: Option<Timestamp>, audit: &AuditEvent) -> CoreResult<()>;
+    async fn list_targets(&self) -> CoreResult<Vec<crate::indicators::model::Target>>;
+    /// Inserts or replaces targets by (code, year, unit), all or nothing.
+    async fn save_targets(&self, targets: &[crate::indicators::model::Target], audit: &AuditEvent) -> CoreResult<()>;
+    /// Every approved figure: what the evaluation book is built from.
+    async fn approved_figures(&self) -> CoreResult<Vec<(crate::indicators::model::ValueKey, f64)>>;
+    async fn list_values(&self, filter: &ValueFilter) -> CoreResult<Vec<crate::indicators::model::Value>>;
+    /// Writes figures (inserted or replaced by key) and their revisions, all or nothing; the
+    /// audit record is written in the same transaction when given (computed figures have none).
+    async fn save_values(
+        &self,
+        values: &[crate::indicators::model::Value],
+        revisions: &[crate::indicators::model::Revision],
+        audit: Option<&AuditEvent>,
+    ) -> CoreResult<()>;
+    async fn revisions_of(
+        &self,
+        key: &crate::indicators::model::ValueKey,
+    ) -> CoreResult<Vec<crate::indicators::model::Revision>>;
+    /// Inserts or updates a request (messages are added, never changed).
+    async fn save_request(
+        &self,
+        request: &crate::indicators::model::DataRequest,
+        audit: &AuditEvent,
+    ) -> CoreResult<()>;
+    async fn list_requests(&self) -> CoreResult<Vec<crate::indicators::model::DataRequest>>;
+    /// Records a reminder; false when it had already been sent.
+    async fn record_reminder(&self, org_id: &str, period: &str, kind: &str, at: Timestamp) -> CoreResult<bool>;
+}
+
 #[async_trait]
 pub trait DatasetRepository: Send + Sync {
     /// In the order they were created (the catalog numbers them so).
@@ -427,6 +477,7 @@ pub trait Repositories:
     + SubscriptionRepository
     + DeadLetterRepository
     + DatasetRepository
+    + IndicatorRepository
 {
 }
 
@@ -439,7 +490,8 @@ impl<
             + EntityRepository
             + SubscriptionRepository
             + DeadLetterRepository
-            + DatasetRepository,
+            + DatasetRepository
+            + IndicatorRepository,
     > Repositories for T
 {
 }

@@ -42,6 +42,14 @@ pub const TABLES: &[(&str, &str)] = &[
     ("maintenance_windows", "id"),
     ("form_submissions", "id"),
     ("dataset_write_counts", "dataset_id, hour"),
+    ("indicators", "code"),
+    ("indicator_versions", "code, version"),
+    ("indicator_targets", "code, year, unit_code"),
+    ("indicator_values", "code, unit_code, period, kind"),
+    ("indicator_revisions", "code, unit_code, period, kind, at, revision"),
+    ("data_requests", "id"),
+    ("data_request_messages", "request_id, seq"),
+    ("indicator_reminders", "org_id, period, kind"),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -11,6 +11,7 @@ mod datasets;
 mod dead_letters;
 mod entities;
 mod history;
+mod indicators;
 mod orgs;
 mod rows;
 mod subscriptions;

@@ -41,10 +41,12 @@ pub enum Action {
     ManageDatasets,
     /// Approve and retire datasets, grant and revoke access to them.
     ApproveData,
+    /// Keep the indicator catalog and the year's targets, review the figures sent.
+    ManageIndicators,
 }
 
 impl Action {
-    pub const ALL: [Action; 21] = [
+    pub const ALL: [Action; 22] = [
         Action::ViewConsole,
         Action::ViewUnits,
         Action::ManageUnits,
@@ -66,6 +68,7 @@ impl Action {
         Action::ReadAllData,
         Action::ManageDatasets,
         Action::ApproveData,
+        Action::ManageIndicators,
     ];
 }
 
@@ -99,12 +102,12 @@ pub fn role_grant(role: Role, action: Action) -> Grant {
             | ReadData
             | ReadAllData => All,
             ViewPersonalData | SendDataRequest | DirectIncident | SubmitData | HandleAssignedWork
-            | ManageDatasets | ApproveData => No,
+            | ManageDatasets | ApproveData | ManageIndicators => No,
         },
         Role::Supervisor => match action {
             ViewConsole | ViewUnits | ViewOrgs | ViewUsers | ManageUsers | ManageDelegations
             | ManageTokens | ViewPersonalData | SendDataRequest | DirectIncident | SubmitData | ReadData
-            | HandleAssignedWork | ReadAllData | ManageDatasets | ApproveData => All,
+            | HandleAssignedWork | ReadAllData | ManageDatasets | ApproveData | ManageIndicators => All,
             ManageUnits | ManageOrgs | ManagePrivilegedUsers | ViewAudit | ChangeConfiguration => No,
         },
         Role::Operator => match action {
@@ -348,6 +351,7 @@ mod tests {
         (Action::ReadAllData, "AAAA---"),
         (Action::ManageDatasets, "-A--O--"),
         (Action::ApproveData, "-A-----"),
+        (Action::ManageIndicators, "-A-----"),
     ];
 
     #[test]
