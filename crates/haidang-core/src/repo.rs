@@ -396,7 +396,11 @@ pub trait IndicatorRepository: Send + Sync {
     async fn set_retired(&self, code: &str, at: Option<Timestamp>, audit: &AuditEvent) -> CoreResult<()>;
     async fn list_targets(&self) -> CoreResult<Vec<crate::indicators::model::Target>>;
     /// Inserts or replaces targets by (code, year, unit), all or nothing.
-    async fn save_targets(&self, targets: &[crate::indicators::model::Target], audit: &AuditEvent) -> CoreResult<()>;
+    async fn save_targets(
+        &self,
+        targets: &[crate::indicators::model::Target],
+        audit: &AuditEvent,
+    ) -> CoreResult<()>;
     /// Every approved figure: what the evaluation book is built from.
     async fn approved_figures(&self) -> CoreResult<Vec<(crate::indicators::model::ValueKey, f64)>>;
     async fn list_values(&self, filter: &ValueFilter) -> CoreResult<Vec<crate::indicators::model::Value>>;
@@ -420,7 +424,13 @@ pub trait IndicatorRepository: Send + Sync {
     ) -> CoreResult<()>;
     async fn list_requests(&self) -> CoreResult<Vec<crate::indicators::model::DataRequest>>;
     /// Records a reminder; false when it had already been sent.
-    async fn record_reminder(&self, org_id: &str, period: &str, kind: &str, at: Timestamp) -> CoreResult<bool>;
+    async fn record_reminder(
+        &self,
+        org_id: &str,
+        period: &str,
+        kind: &str,
+        at: Timestamp,
+    ) -> CoreResult<bool>;
 }
 
 #[async_trait]

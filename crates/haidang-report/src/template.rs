@@ -64,6 +64,9 @@ pub struct TemplateSpec {
     pub instructions: Vec<String>,
     /// How many rows below the header carry the data validation.
     pub data_rows: u32,
+    /// Rows written from row 2 on (in place of the example): a form filled in ahead with what
+    /// is owed, or an export. Numbers are written as numbers in numeric columns.
+    pub prefilled: Vec<Vec<String>>,
 }
 
 const HEADER_FILL: u32 = 0xDDEBF7;
@@ -140,6 +143,18 @@ fn write_data_sheet(sheet: &mut Worksheet, spec: &TemplateSpec) -> Result<(), Re
         }
     }
     sheet.set_freeze_panes(1, 0)?;
+    let text_cells = Format::new().set_num_format("@");
+    for (r, row) in spec.prefilled.iter().enumerate() {
+        let at = u32::try_from(r + 1).map_err(|_| ReportError::TooManyRows { max: crate::MAX_ROWS })?;
+        for (index, value) in row.iter().enumerate() {
+            let col = column_number(index)?;
+            let numeric = spec.columns.get(index).is_some_and(|c| !c.kind.is_text());
+            match value.trim().parse::<f64>().ok().filter(|v| numeric && v.is_finite()) {
+                Some(number) => sheet.write_number(at, col, number)?,
+                None => sheet.write_string_with_format(at, col, value.as_str(), &text_cells)?,
+            };
+        }
+    }
     Ok(())
 }
 

@@ -65,6 +65,7 @@ pub fn template(d: &Dataset, columns: &[FormColumn], example: &[String]) -> Resu
             t.text("form.instructions_3").to_string(),
         ],
         data_rows: 1000,
+        prefilled: vec![],
     };
     write_template(&spec)
 }

@@ -9,6 +9,7 @@ pub mod error;
 mod events;
 pub mod forms;
 pub mod i18n;
+pub mod indicator_files;
 mod jobs;
 pub mod ngsi;
 pub mod notify;

@@ -23,6 +23,8 @@ pub struct AppState {
     pub hub: Arc<haidang_core::hub::HubService>,
     /// Datasets: approval, grants, quality, forms.
     pub datasets: haidang_core::datasets::DatasetService,
+    /// Monitoring indicators: catalog, targets, figures, evaluation.
+    pub indicators: Arc<haidang_core::indicators::IndicatorService>,
     /// NGSI-LD subscriptions: the registry the notifier matches changes against.
     pub subscriptions: Arc<haidang_core::hub::subscriptions::SubscriptionService>,
     /// How notifications reach their endpoints (HTTP, MQTT).

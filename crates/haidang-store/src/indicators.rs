@@ -18,7 +18,8 @@ use crate::{db_err, Store};
 
 const VALUE_COLUMNS: &str = "code, unit_code, period, kind, org_id, version, value, state, revision, comment, \
                              approved_value, approved_revision, approved_at, updated_at, updated_by, computed";
-const REVISION_COLUMNS: &str = "code, unit_code, period, kind, revision, value, state, comment, reason, at, by_user";
+const REVISION_COLUMNS: &str =
+    "code, unit_code, period, kind, revision, value, state, comment, reason, at, by_user";
 
 fn broken(what: &str, e: impl std::fmt::Display) -> CoreError {
     CoreError::Storage(format!("{what}: {e}"))
@@ -123,12 +124,14 @@ impl IndicatorRepository for Store {
         let _guard = self.write_lock.lock().await;
         let mut tx = self.begin().await?;
         for d in defs {
-            sqlx::query("INSERT INTO indicators (code, created_at) VALUES ($1, $2) ON CONFLICT (code) DO NOTHING")
-                .bind(d.code.clone())
-                .bind(us(d.created_at))
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+            sqlx::query(
+                "INSERT INTO indicators (code, created_at) VALUES ($1, $2) ON CONFLICT (code) DO NOTHING",
+            )
+            .bind(d.code.clone())
+            .bind(us(d.created_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
             let doc = serde_json::to_string(d).map_err(|e| broken(&d.code, e))?;
             sqlx::query(
                 "INSERT INTO indicator_versions (code, version, valid_from, doc, created_at, created_by) \
@@ -246,7 +249,12 @@ impl IndicatorRepository for Store {
         rows.iter().map(value_from_row).collect()
     }
 
-    async fn save_values(&self, values: &[Value], revisions: &[Revision], audit: Option<&AuditEvent>) -> CoreResult<()> {
+    async fn save_values(
+        &self,
+        values: &[Value],
+        revisions: &[Revision],
+        audit: Option<&AuditEvent>,
+    ) -> CoreResult<()> {
         let _guard = self.write_lock.lock().await;
         let mut tx = self.begin().await?;
         for chunk in values.chunks(self.rows_per_statement() / 2) {
@@ -396,7 +404,13 @@ impl IndicatorRepository for Store {
         Ok(requests)
     }
 
-    async fn record_reminder(&self, org_id: &str, period: &str, kind: &str, at: Timestamp) -> CoreResult<bool> {
+    async fn record_reminder(
+        &self,
+        org_id: &str,
+        period: &str,
+        kind: &str,
+        at: Timestamp,
+    ) -> CoreResult<bool> {
         let done = sqlx::query(
             "INSERT INTO indicator_reminders (org_id, period, kind, sent_at) VALUES ($1,$2,$3,$4) \
              ON CONFLICT (org_id, period, kind) DO NOTHING",

@@ -292,5 +292,10 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Vec<(String, String)>> {
     crate::demo_stations::seed_datasets(state).await?;
     crate::demo_stations::seed_stations(state).await?;
     seed_entities(state).await?;
+    // The indicators' communes are the units just loaded.
+    state.indicators.reload().await?;
+    if state.config.demo.indicators {
+        crate::demo_indicators::seed(state).await?;
+    }
     Ok(passwords)
 }

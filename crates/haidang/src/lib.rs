@@ -9,6 +9,7 @@ pub mod bench_temporal;
 pub mod cli;
 pub mod commands;
 pub mod demo;
+pub mod demo_indicators;
 pub mod demo_stations;
 pub mod reference;
 pub mod serve;

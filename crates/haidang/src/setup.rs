@@ -123,7 +123,21 @@ pub async fn build_state(config: Config) -> anyhow::Result<Arc<AppState>> {
     let connectors =
         haidang_server::connectors::from_config(&config, &hub, &repo).map_err(|e| anyhow!("{e}"))?;
     let statuses = connectors.iter().map(|c| c.ingestor.status.clone()).collect();
+    let ic = &config.indicators;
+    let indicators = haidang_core::indicators::IndicatorService::start(
+        repo.clone(),
+        hub.clone(),
+        haidang_core::indicators::Settings {
+            due_day: [ic.due_day_month, ic.due_day_quarter, ic.due_day_half_year, ic.due_day_year],
+            close_after_days: ic.close_after_days,
+            remind_days: ic.remind_days,
+            province: config.map.province_code.clone(),
+        },
+    )
+    .await
+    .map_err(|e| anyhow!("indicators: {e}"))?;
     let state = Arc::new(AppState {
+        indicators: Arc::new(indicators),
         accounts: AccountService::new(repo.clone(), settings),
         orgs: OrgService::new(repo.clone()),
         units,

@@ -70,9 +70,13 @@ pub fn expected(m: &Measure) -> Option<f64> {
     match m.kind {
         TargetKind::Level if m.cumulative => Some(m.target * m.share_of_year),
         TargetKind::Level | TargetKind::Growth | TargetKind::YesNo => Some(m.target),
-        TargetKind::Reduction => {
-            m.baseline.map(|b| if m.cumulative { m.target * m.share_of_year } else { b + (m.target - b) * m.share_of_year })
-        }
+        TargetKind::Reduction => m.baseline.map(|b| {
+            if m.cumulative {
+                m.target * m.share_of_year
+            } else {
+                b + (m.target - b) * m.share_of_year
+            }
+        }),
     }
 }
 

@@ -97,7 +97,8 @@ impl Book {
             book.years.1 = book.years.1.max(key.period.year);
             if let Some(&ui) = book.unit_ix.get(&key.unit_code) {
                 book.cells.entry((ci, ui)).or_default().entry(key.period).or_default().set(key.kind, v);
-            } else if let Some(ui) = successor.get(key.unit_code.as_str()).and_then(|n| book.unit_ix.get(*n)) {
+            } else if let Some(ui) = successor.get(key.unit_code.as_str()).and_then(|n| book.unit_ix.get(*n))
+            {
                 old.entry((ci, *ui, key.period, key.kind)).or_default().push(v);
             }
         }

@@ -9,7 +9,8 @@ use serde_json::Value as Json;
 
 use super::formula::{find_cycle, Formula};
 use super::model::{
-    Accumulation, Aggregate, Bands, Definition, Direction, Indicator, Level, Realtime, Rollup, TargetKind, GROUPS,
+    Accumulation, Aggregate, Bands, Definition, Direction, Indicator, Level, Realtime, Rollup, TargetKind,
+    GROUPS,
 };
 use super::period::{Frequency, Period};
 use crate::error::{CoreError, CoreResult};
@@ -50,7 +51,13 @@ pub fn required<'a>(field: &str, v: &'a Option<String>) -> CoreResult<&'a str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty()).ok_or_else(|| bad(field, "is required"))
 }
 
-fn pick<T>(field: &str, v: &Option<String>, default: Option<T>, parse: fn(&str) -> Option<T>, allowed: &str) -> CoreResult<T> {
+fn pick<T>(
+    field: &str,
+    v: &Option<String>,
+    default: Option<T>,
+    parse: fn(&str) -> Option<T>,
+    allowed: &str,
+) -> CoreResult<T> {
     match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => default.ok_or_else(|| bad(field, format!("is required ({allowed})"))),
         Some(s) => parse(s).ok_or_else(|| bad(field, format!("'{s}' is not one of {allowed}"))),
@@ -112,7 +119,10 @@ pub fn build(
         None => required("code", &spec.code)?.to_string(),
     };
     if !valid_code(&code) {
-        return Err(bad("code", "1 to 64 characters: lowercase letters, digits, '_' or '.', starting with a letter"));
+        return Err(bad(
+            "code",
+            "1 to 64 characters: lowercase letters, digits, '_' or '.', starting with a letter",
+        ));
     }
     let text = |field: &str, v: &Option<String>, prev: Option<&String>| -> CoreResult<String> {
         match (v.as_deref().map(str::trim).filter(|s| !s.is_empty()), prev) {
@@ -122,9 +132,12 @@ pub fn build(
         }
     };
     let valid_from = match spec.valid_from.as_deref() {
-        Some(s) => Period::parse(s)
-            .ok_or_else(|| bad("valid_from", format!("'{s}' is not a period (2026-11, 2026-Q3, 2026-H1, 2026)")))?,
-        None if previous.is_some() => return Err(bad("valid_from", "a new version names the period it starts from")),
+        Some(s) => Period::parse(s).ok_or_else(|| {
+            bad("valid_from", format!("'{s}' is not a period (2026-11, 2026-Q3, 2026-H1, 2026)"))
+        })?,
+        None if previous.is_some() => {
+            return Err(bad("valid_from", "a new version names the period it starts from"))
+        }
         None => Period::year_of(2000),
     };
     let group = text("group", &spec.group, previous.map(|p| &p.group))?;
@@ -143,8 +156,13 @@ pub fn build(
             return Err(bad("frequency", "cannot change between versions: define a new indicator"));
         }
     }
-    let rollup = pick("rollup", &spec.rollup, previous.map(|p| p.rollup.clone()).or(Some(Rollup::Sum)), parse_rollup,
-        "sum, mean, weighted_mean:CODE, min, max, none")?;
+    let rollup = pick(
+        "rollup",
+        &spec.rollup,
+        previous.map(|p| p.rollup.clone()).or(Some(Rollup::Sum)),
+        parse_rollup,
+        "sum, mean, weighted_mean:CODE, min, max, none",
+    )?;
     let formula = match spec.formula.as_deref().map(str::trim) {
         Some("") => None,
         Some(f) => Some(Formula::parse(f).map_err(|e| bad("formula", e.to_string()))?.source().to_string()),
@@ -156,10 +174,16 @@ pub fn build(
         None => previous.and_then(|p| p.realtime.clone()),
     };
     if formula.is_some() && realtime.is_some() {
-        return Err(bad("formula", "an indicator is derived by a formula or computed from the hub, not both"));
+        return Err(bad(
+            "formula",
+            "an indicator is derived by a formula or computed from the hub, not both",
+        ));
     }
     if (frequency == Frequency::RealTime) != realtime.is_some() {
-        return Err(bad("realtime", "a real-time indicator (frequency real_time) needs its hub source, and only it"));
+        return Err(bad(
+            "realtime",
+            "a real-time indicator (frequency real_time) needs its hub source, and only it",
+        ));
     }
     let bands = Bands {
         on_track: spec.on_track.or(previous.map(|p| p.bands.on_track)).unwrap_or(100.0),
@@ -238,7 +262,12 @@ fn parse_realtime(v: &Json) -> CoreResult<Realtime> {
         "min" => Aggregate::Min,
         "max" => Aggregate::Max,
         "count" => Aggregate::Count,
-        other => return Err(bad("realtime.aggregate", format!("'{other}' is not one of mean, sum, min, max, count"))),
+        other => {
+            return Err(bad(
+                "realtime.aggregate",
+                format!("'{other}' is not one of mean, sum, min, max, count"),
+            ))
+        }
     };
     Ok(Realtime { entity_type, attribute, window_hours: window_hours as u32, aggregate })
 }
@@ -263,14 +292,22 @@ pub fn check_in_catalog(def: &Definition, catalog: &[&Indicator]) -> CoreResult<
         if *code == def.code {
             continue; // found as a cycle below, with its path
         }
-        let other = find(code).ok_or_else(|| bad(*field, format!("unknown indicator '{code}'")))?;
+        let other = find(code).ok_or_else(|| bad(field, format!("unknown indicator '{code}'")))?;
         if other.frequency.period_kind() != kind {
-            return Err(bad(*field, format!("'{code}' is reported by {}, this indicator by {}", other.frequency.as_str(), def.frequency.as_str())));
+            return Err(bad(
+                field,
+                format!(
+                    "'{code}' is reported by {}, this indicator by {}",
+                    other.frequency.as_str(),
+                    def.frequency.as_str()
+                ),
+            ));
         }
     }
     let mut graph: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for ind in catalog {
-        if let Some(f) = ind.current().and_then(|d| d.formula.as_deref()).and_then(|f| Formula::parse(f).ok()) {
+        if let Some(f) = ind.current().and_then(|d| d.formula.as_deref()).and_then(|f| Formula::parse(f).ok())
+        {
             graph.insert(ind.code.clone(), f.references());
         }
     }
@@ -279,7 +316,10 @@ pub fn check_in_catalog(def: &Definition, catalog: &[&Indicator]) -> CoreResult<
         None => graph.remove(&def.code),
     };
     if let Some(cycle) = find_cycle(&graph) {
-        return Err(bad("formula", format!("the formulas refer to each other in a cycle: {}", cycle.join(" → "))));
+        return Err(bad(
+            "formula",
+            format!("the formulas refer to each other in a cycle: {}", cycle.join(" → ")),
+        ));
     }
     Ok(())
 }

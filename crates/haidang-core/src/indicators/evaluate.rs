@@ -73,12 +73,20 @@ pub struct Evaluator<'a> {
     book: &'a Book,
     first_year: i16,
     memo: RefCell<HashMap<(u32, u16), Series>>,
+    /// Set while computing a series that reached the depth guard: such a series is not kept,
+    /// so what is evaluated first never changes what is evaluated next.
+    cut: std::cell::Cell<bool>,
 }
 
 impl<'a> Evaluator<'a> {
     pub fn new(book: &'a Book) -> Evaluator<'a> {
-        // One year before the book's first, so the first year has a "same period last year".
-        Evaluator { book, first_year: book.years().0, memo: RefCell::new(HashMap::new()) }
+        // From the book's first year: nothing is recorded before it.
+        Evaluator {
+            book,
+            first_year: book.years().0,
+            memo: RefCell::new(HashMap::new()),
+            cut: std::cell::Cell::new(false),
+        }
     }
 
     fn slots(&self, kind: PeriodKind) -> usize {
@@ -101,8 +109,16 @@ impl<'a> Evaluator<'a> {
         if let Some(s) = self.memo.borrow().get(&(ci, ui)) {
             return s.clone();
         }
+        if depth >= MAX_DEPTH {
+            self.cut.set(true);
+            return Rc::new(Vec::new());
+        }
+        let outer = self.cut.replace(false);
         let s = Rc::new(self.compute(ci, ui, depth));
-        self.memo.borrow_mut().insert((ci, ui), s.clone());
+        if !self.cut.get() {
+            self.memo.borrow_mut().insert((ci, ui), s.clone());
+        }
+        self.cut.set(outer || self.cut.get());
         s
     }
 
@@ -139,7 +155,10 @@ impl<'a> Evaluator<'a> {
             }
             let cell = cells.and_then(|c| c.get(&period));
             let own = cell.and_then(|c| match (c.actual, c.estimate) {
-                (Some(v), _) => Some(Figure { value: v, basis: if c.back_cast { Basis::BackCast } else { Basis::Actual } }),
+                (Some(v), _) => Some(Figure {
+                    value: v,
+                    basis: if c.back_cast { Basis::BackCast } else { Basis::Actual },
+                }),
                 (None, Some(v)) => Some(Figure { value: v, basis: Basis::Estimate }),
                 _ => None,
             });
@@ -155,7 +174,14 @@ impl<'a> Evaluator<'a> {
         out
     }
 
-    fn roll_up(&self, def: &Definition, communes: &[Series], slot: usize, _ui: u16, depth: u32) -> Option<Figure> {
+    fn roll_up(
+        &self,
+        def: &Definition,
+        communes: &[Series],
+        slot: usize,
+        _ui: u16,
+        depth: u32,
+    ) -> Option<Figure> {
         let values: Vec<(usize, f64)> = communes
             .iter()
             .enumerate()
@@ -183,13 +209,16 @@ impl<'a> Evaluator<'a> {
     /// A figure of the indicator for a unit and period.
     pub fn figure(&self, code: &str, unit: &str, period: &Period) -> Option<Figure> {
         let (ci, ui) = (self.book.code_index(code)?, self.book.unit_index(unit)?);
+        if self.book.indicator_at(ci)?.for_period(period)?.frequency.period_kind() != period.kind {
+            return None;
+        }
         let slot = self.slot(period)?;
         self.series(ci, ui, 0).get(slot).copied().flatten()
     }
 
     /// The year to date up to `period` and how many periods in it have no figure.
     fn to_date(&self, s: &[Option<Figure>], period: &Period) -> (Option<f64>, u8) {
-        let Some(end) = self.slot(period) else { return (None, 0) };
+        let Some(end) = self.slot(period).filter(|e| *e < s.len()) else { return (None, period.index) };
         let start = end + 1 - usize::from(period.index);
         let mut sum = 0.0;
         let (mut seen, mut missing) = (0, 0u8);
@@ -209,7 +238,9 @@ impl<'a> Evaluator<'a> {
     fn measured(&self, def: &Definition, s: &[Option<Figure>], period: &Period) -> Option<f64> {
         match def.accumulation {
             Accumulation::Cumulative => self.to_date(s, period).0,
-            Accumulation::PointInTime => self.slot(period).and_then(|i| s.get(i).copied().flatten()).map(|f| f.value),
+            Accumulation::PointInTime => {
+                self.slot(period).and_then(|i| s.get(i).copied().flatten()).map(|f| f.value)
+            }
         }
     }
 
@@ -230,9 +261,19 @@ impl<'a> Evaluator<'a> {
         let cell = self.book.cell(code, unit, period).unwrap_or_default();
         let target = self.book.target(code, period.year, unit);
         let baseline = target.and_then(|t| t.baseline).or_else(|| {
-            // A reduction starts from last year's end by default.
+            // A reduction starts from last year by default: for a cumulative indicator the same
+            // part of last year (a pro-rated target is compared with it), else last year's end.
+            if def.target_kind == TargetKind::Reduction && cumulative {
+                return last_year;
+            }
             (def.target_kind == TargetKind::Reduction)
-                .then(|| self.measured(def, &s, &Period::of_year(period.year - 1, period.kind).last().unwrap_or(last)))
+                .then(|| {
+                    self.measured(
+                        def,
+                        &s,
+                        &Period::of_year(period.year - 1, period.kind).last().unwrap_or(last),
+                    )
+                })
                 .flatten()
         });
         let (expected, achievement_pct, status) = match (target, measured) {
@@ -296,13 +337,19 @@ impl<'a> Evaluator<'a> {
         let kind = self.book.indicator_at(ci)?.current()?.frequency.period_kind();
         let upto = self.slot(&Period::containing(kind, day))?;
         let s = self.series(ci, ui, 0);
-        (0..=upto.min(s.len().checked_sub(1)?)).rev().find(|&i| s[i].is_some()).map(|i| self.period_at(kind, i))
+        (0..=upto.min(s.len().checked_sub(1)?))
+            .rev()
+            .find(|&i| s[i].is_some())
+            .map(|i| self.period_at(kind, i))
     }
 
     /// The forecast of the year's end from the year's figures up to `period`.
     pub fn forecast(&self, code: &str, unit: &str, period: &Period) -> Option<Forecast> {
         let (ci, ui) = (self.book.code_index(code)?, self.book.unit_index(unit)?);
         let def = self.book.indicator_at(ci)?.for_period(period)?;
+        if def.frequency.period_kind() != period.kind {
+            return None;
+        }
         let s = self.series(ci, ui, 0);
         let points: Vec<(u32, f64)> = period
             .year_to_date()
@@ -324,3 +371,7 @@ impl<'a> Evaluator<'a> {
         self.book
     }
 }
+
+#[cfg(test)]
+#[path = "evaluate_tests.rs"]
+mod tests;

@@ -45,7 +45,9 @@ pub enum Rollup {
     Sum,
     Mean,
     /// Mean weighted by another indicator of the same unit and period (e.g. a rate by population).
-    WeightedMean { by: String },
+    WeightedMean {
+        by: String,
+    },
     Min,
     Max,
     /// The province figure is reported on its own.

@@ -87,8 +87,11 @@ pub struct Period {
 
 impl Period {
     pub fn new(year: i16, kind: PeriodKind, index: u8) -> Option<Period> {
-        (index >= 1 && index <= kind.per_year() && (1900..=2200).contains(&year))
-            .then_some(Period { year, kind, index })
+        (index >= 1 && index <= kind.per_year() && (1900..=2200).contains(&year)).then_some(Period {
+            year,
+            kind,
+            index,
+        })
     }
 
     pub fn year_of(year: i16) -> Period {
@@ -228,8 +231,9 @@ impl Serialize for Period {
 impl<'de> Deserialize<'de> for Period {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Period, D::Error> {
         let text = String::deserialize(d)?;
-        Period::parse(&text)
-            .ok_or_else(|| serde::de::Error::custom(format!("'{text}' is not a period (2026-11, 2026-Q3, 2026-H1, 2026)")))
+        Period::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!("'{text}' is not a period (2026-11, 2026-Q3, 2026-H1, 2026)"))
+        })
     }
 }
 

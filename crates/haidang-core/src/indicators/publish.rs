@@ -77,7 +77,14 @@ pub fn to_entity(def: &Definition, e: &Evaluation, org_name: &str, unit_name: &s
         }
     };
     set(&mut body, "calculationFrequency", freq.map(Json::from));
-    set(&mut body, "calculationFormula", def.formula.clone().map(Json::from).or_else(|| (def.level == Level::Commune && e.unit_code.len() == 2).then(|| Json::from(rollup_text(&def.rollup)))));
+    set(
+        &mut body,
+        "calculationFormula",
+        def.formula.clone().map(Json::from).or_else(|| {
+            (def.level == Level::Commune && e.unit_code.len() == 2)
+                .then(|| Json::from(rollup_text(&def.rollup)))
+        }),
+    );
     set(&mut body, "description", (!def.description.is_empty()).then(|| Json::from(def.description.clone())));
     set(&mut body, "kpiValue", e.value.map(Json::from));
     set(&mut body, "valueBasis", e.basis.and_then(|b| serde_json::to_value(b).ok()));
@@ -196,5 +203,10 @@ impl IndicatorService {
 
 /// The owning organisation writes its indicators' entities, as a provider writes its data.
 fn publisher(org_id: &str) -> Subject {
-    Subject { username: "indicators".into(), role: Role::DataProvider, org_id: org_id.to_string(), ..Subject::cli() }
+    Subject {
+        username: "indicators".into(),
+        role: Role::DataProvider,
+        org_id: org_id.to_string(),
+        ..Subject::cli()
+    }
 }

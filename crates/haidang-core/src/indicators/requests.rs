@@ -29,9 +29,9 @@ pub struct RequestSpec {
 impl IndicatorService {
     pub async fn ask(&self, by: &Subject, spec: &RequestSpec) -> CoreResult<DataRequest> {
         by.require(Action::SendDataRequest, None)?;
-        let to = crate::orgs::resolve_org(self.repo.as_ref(), &spec.to_org)
-            .await?
-            .ok_or_else(|| CoreError::validation("to_org", format!("unknown organisation '{}'", spec.to_org)))?;
+        let to = crate::orgs::resolve_org(self.repo.as_ref(), &spec.to_org).await?.ok_or_else(|| {
+            CoreError::validation("to_org", format!("unknown organisation '{}'", spec.to_org))
+        })?;
         let book = self.book();
         if let Some(code) = &spec.code {
             if book.indicator(code).is_none() {
@@ -44,13 +44,15 @@ impl IndicatorService {
             }
         }
         let period = match &spec.period {
-            Some(p) => Some(Period::parse(p).ok_or_else(|| CoreError::validation("period", format!("'{p}' is not a period")))?),
+            Some(p) => Some(
+                Period::parse(p)
+                    .ok_or_else(|| CoreError::validation("period", format!("'{p}' is not a period")))?,
+            ),
             None => None,
         };
-        let due_on: Date = spec
-            .due_on
-            .parse()
-            .map_err(|_| CoreError::validation("due_on", format!("'{}' is not a date (yyyy-mm-dd)", spec.due_on)))?;
+        let due_on: Date = spec.due_on.parse().map_err(|_| {
+            CoreError::validation("due_on", format!("'{}' is not a date (yyyy-mm-dd)", spec.due_on))
+        })?;
         if due_on < today() {
             return Err(CoreError::validation("due_on", "is in the past"));
         }
@@ -72,9 +74,19 @@ impl IndicatorService {
             answer_value: None,
             created_at: at,
             answered_at: None,
-            messages: vec![RequestMessage { by: by.username.clone(), org_id: by.org_id.clone(), at, body: spec.question.trim().to_string() }],
+            messages: vec![RequestMessage {
+                by: by.username.clone(),
+                org_id: by.org_id.clone(),
+                at,
+                body: spec.question.trim().to_string(),
+            }],
         };
-        let event = audit(by, "data_request.create", &request.id, json!({"to_org": to.code, "due_on": due_on.to_string(), "code": request.code}));
+        let event = audit(
+            by,
+            "data_request.create",
+            &request.id,
+            json!({"to_org": to.code, "due_on": due_on.to_string(), "code": request.code}),
+        );
         self.repo.save_request(&request, &event).await?;
         Ok(request)
     }
@@ -83,23 +95,42 @@ impl IndicatorService {
     pub async fn requests(&self, by: &Subject) -> CoreResult<Vec<DataRequest>> {
         by.require(Action::ReadData, None)?;
         let all = by.can_everywhere(Action::SendDataRequest);
-        Ok(self.repo.list_requests().await?.into_iter().filter(|r| all || r.to_org == by.org_id || r.from_org == by.org_id).collect())
+        Ok(self
+            .repo
+            .list_requests()
+            .await?
+            .into_iter()
+            .filter(|r| all || r.to_org == by.org_id || r.from_org == by.org_id)
+            .collect())
     }
 
     pub async fn request(&self, by: &Subject, id: &str) -> CoreResult<DataRequest> {
-        self.requests(by).await?.into_iter().find(|r| r.id == id).ok_or_else(|| CoreError::not_found(format!("request '{id}'")))
+        self.requests(by)
+            .await?
+            .into_iter()
+            .find(|r| r.id == id)
+            .ok_or_else(|| CoreError::not_found(format!("request '{id}'")))
     }
 
     /// A message in the thread: from the organisation asked (an answer, with the figure when
     /// given) or from the one who asked; `close` ends it (only the one who asked).
-    pub async fn reply(&self, by: &Subject, id: &str, body: &str, value: Option<f64>, close: bool) -> CoreResult<DataRequest> {
+    pub async fn reply(
+        &self,
+        by: &Subject,
+        id: &str,
+        body: &str,
+        value: Option<f64>,
+        close: bool,
+    ) -> CoreResult<DataRequest> {
         let mut r = self.request(by, id).await?;
         if r.state == RequestState::Closed {
             return Err(CoreError::Conflict("the request is closed".into()));
         }
         let answering = by.org_id == r.to_org;
         if !answering && !by.can(Action::SendDataRequest, None) {
-            return Err(CoreError::Forbidden("only the organisation asked or the one who asked may reply".into()));
+            return Err(CoreError::Forbidden(
+                "only the organisation asked or the one who asked may reply".into(),
+            ));
         }
         if body.trim().is_empty() && value.is_none() && !close {
             return Err(CoreError::validation("body", "is required"));
@@ -126,9 +157,20 @@ impl IndicatorService {
             _ => body.trim().to_string(),
         };
         if !text.is_empty() {
-            r.messages.push(RequestMessage { by: by.username.clone(), org_id: by.org_id.clone(), at, body: text });
+            r.messages.push(RequestMessage {
+                by: by.username.clone(),
+                org_id: by.org_id.clone(),
+                at,
+                body: text,
+            });
         }
-        let action = if close { "data_request.close" } else if answering { "data_request.answer" } else { "data_request.message" };
+        let action = if close {
+            "data_request.close"
+        } else if answering {
+            "data_request.answer"
+        } else {
+            "data_request.message"
+        };
         self.repo.save_request(&r, &audit(by, action, id, json!({"value": value}))).await?;
         Ok(r)
     }

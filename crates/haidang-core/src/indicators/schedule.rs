@@ -32,12 +32,25 @@ pub struct Owed {
 impl IndicatorService {
     /// What each organisation owes on `day`: every period whose estimate or actual is due within
     /// `ahead` days or is past due and not closed, with the figures not yet sent.
-    pub async fn owed(&self, by: &Subject, day: Date, ahead: i64, org: Option<&str>) -> CoreResult<Vec<Owed>> {
+    pub async fn owed(
+        &self,
+        by: &Subject,
+        day: Date,
+        ahead: i64,
+        org: Option<&str>,
+    ) -> CoreResult<Vec<Owed>> {
         by.require(Action::ReadData, None)?;
         let book = self.book();
         let mut sent: BTreeMap<(String, String, String, &'static str), ValueState> = BTreeMap::new();
-        for v in self.repo.list_values(&ValueFilter { org_id: org.map(str::to_string), ..Default::default() }).await? {
-            sent.insert((v.key.code.clone(), v.key.unit_code.clone(), v.key.period.to_string(), v.key.kind.as_str()), v.state);
+        for v in self
+            .repo
+            .list_values(&ValueFilter { org_id: org.map(str::to_string), ..Default::default() })
+            .await?
+        {
+            sent.insert(
+                (v.key.code.clone(), v.key.unit_code.clone(), v.key.period.to_string(), v.key.kind.as_str()),
+                v.state,
+            );
         }
         let horizon = day.saturating_add(jiff::Span::new().days(ahead));
         let mut owed: BTreeMap<(String, Period, ValueKind), Owed> = BTreeMap::new();
@@ -62,10 +75,14 @@ impl IndicatorService {
                         continue;
                     }
                     for unit in &units {
-                        let state = sent.get(&(ind.code.clone(), (*unit).clone(), period.to_string(), vk.as_str()));
+                        let state =
+                            sent.get(&(ind.code.clone(), (*unit).clone(), period.to_string(), vk.as_str()));
                         // An actual sent covers the estimate too.
-                        let actual = sent.get(&(ind.code.clone(), (*unit).clone(), period.to_string(), "actual"));
-                        let done = |s: Option<&ValueState>| matches!(s, Some(ValueState::Submitted | ValueState::Approved));
+                        let actual =
+                            sent.get(&(ind.code.clone(), (*unit).clone(), period.to_string(), "actual"));
+                        let done = |s: Option<&ValueState>| {
+                            matches!(s, Some(ValueState::Submitted | ValueState::Approved))
+                        };
                         if done(state) || done(actual) {
                             continue;
                         }

@@ -61,7 +61,11 @@ pub fn today() -> Date {
 }
 
 impl IndicatorService {
-    pub async fn start(repo: Arc<dyn Repositories>, hub: Arc<HubService>, settings: Settings) -> CoreResult<Self> {
+    pub async fn start(
+        repo: Arc<dyn Repositories>,
+        hub: Arc<HubService>,
+        settings: Settings,
+    ) -> CoreResult<Self> {
         let empty = Book::new(Contents {
             province: settings.province.clone(),
             communes: vec![],
@@ -143,7 +147,10 @@ impl IndicatorService {
 
     pub fn get(&self, by: &Subject, code: &str) -> CoreResult<Arc<Indicator>> {
         by.require(Action::ReadData, None)?;
-        self.book().indicator(code).cloned().ok_or_else(|| CoreError::not_found(format!("indicator '{code}'")))
+        self.book()
+            .indicator(code)
+            .cloned()
+            .ok_or_else(|| CoreError::not_found(format!("indicator '{code}'")))
     }
 
     async fn org_id(&self, text: &str) -> CoreResult<String> {
@@ -161,7 +168,10 @@ impl IndicatorService {
         let mut defs = Vec::new();
         for (i, spec) in specs.iter().enumerate() {
             let at = |e: CoreError| prefix(e, specs.len(), i);
-            let owner = self.org_id(catalog::required("owner_org", &spec.owner_org).map_err(at)?).await.map_err(at)?;
+            let owner = self
+                .org_id(catalog::required("owner_org", &spec.owner_org).map_err(at)?)
+                .await
+                .map_err(at)?;
             let def = catalog::build(spec, None, owner, 1, &by.username).map_err(at)?;
             if book.indicator(&def.code).is_some() || defs.iter().any(|d: &Definition| d.code == def.code) {
                 return Err(at(CoreError::Conflict(format!("indicator '{}' already exists", def.code))));
@@ -169,7 +179,11 @@ impl IndicatorService {
             defs.push(def);
         }
         let mut catalog: Vec<Indicator> = book.indicators().map(|i| (**i).clone()).collect();
-        catalog.extend(defs.iter().map(|d| Indicator { code: d.code.clone(), versions: vec![d.clone()], retired: false }));
+        catalog.extend(defs.iter().map(|d| Indicator {
+            code: d.code.clone(),
+            versions: vec![d.clone()],
+            retired: false,
+        }));
         let refs: Vec<&Indicator> = catalog.iter().collect();
         for (i, d) in defs.iter().enumerate() {
             catalog::check_in_catalog(d, &refs).map_err(|e| prefix(e, defs.len(), i))?;
@@ -183,7 +197,12 @@ impl IndicatorService {
 
     /// A new version of a definition, in force from the period the spec names; figures of
     /// earlier periods keep the version they were made under.
-    pub async fn new_version(&self, by: &Subject, code: &str, spec: &DefinitionSpec) -> CoreResult<Definition> {
+    pub async fn new_version(
+        &self,
+        by: &Subject,
+        code: &str,
+        spec: &DefinitionSpec,
+    ) -> CoreResult<Definition> {
         by.require(Action::ManageIndicators, None)?;
         let book = self.book();
         let ind = book.indicator(code).ok_or_else(|| CoreError::not_found(format!("indicator '{code}'")))?;
@@ -194,11 +213,19 @@ impl IndicatorService {
         };
         let def = catalog::build(spec, Some(current), owner, current.version + 1, &by.username)?;
         if def.valid_from.first_day() <= current.valid_from.first_day() {
-            return Err(CoreError::validation("valid_from", format!("must be after version {}'s start ({})", current.version, current.valid_from)));
+            return Err(CoreError::validation(
+                "valid_from",
+                format!("must be after version {}'s start ({})", current.version, current.valid_from),
+            ));
         }
         let refs: Vec<&Indicator> = book.indicators().map(|i| i.as_ref()).collect();
         catalog::check_in_catalog(&def, &refs)?;
-        let event = audit(by, "indicator.version", code, json!({"version": def.version, "valid_from": def.valid_from, "note": def.change_note}));
+        let event = audit(
+            by,
+            "indicator.version",
+            code,
+            json!({"version": def.version, "valid_from": def.valid_from, "note": def.change_note}),
+        );
         self.repo.save_definitions(std::slice::from_ref(&def), &event).await?;
         self.reload().await?;
         Ok(def)
@@ -216,11 +243,14 @@ impl IndicatorService {
     pub async fn set_targets(&self, by: &Subject, targets: Vec<TargetSpec>) -> CoreResult<usize> {
         by.require(Action::ManageIndicators, None)?;
         let book = self.book();
-        let before = self.statuses(&book, &targets.iter().map(|t| (t.code.clone(), t.year)).collect::<Vec<_>>());
+        let before =
+            self.statuses(&book, &targets.iter().map(|t| (t.code.clone(), t.year)).collect::<Vec<_>>());
         let mut rows = Vec::new();
         for (i, t) in targets.iter().enumerate() {
             let at = |e: CoreError| prefix(e, targets.len(), i);
-            let ind = book.indicator(&t.code).ok_or_else(|| at(CoreError::validation("code", format!("unknown indicator '{}'", t.code))))?;
+            let ind = book.indicator(&t.code).ok_or_else(|| {
+                at(CoreError::validation("code", format!("unknown indicator '{}'", t.code)))
+            })?;
             let unit = t.unit_code.clone().unwrap_or_else(|| book.province.clone());
             if !book.has_unit(&unit) {
                 return Err(at(CoreError::validation("unit_code", format!("unknown unit '{unit}'"))));
@@ -254,7 +284,11 @@ impl IndicatorService {
 
     /// The statuses of the province (and every unit with a target) for the periods of `years`
     /// that have figures, for the indicators named: compared before and after a change.
-    pub(crate) fn statuses(&self, book: &Book, scope: &[(String, i16)]) -> HashMap<(String, String, Period), Status> {
+    pub(crate) fn statuses(
+        &self,
+        book: &Book,
+        scope: &[(String, i16)],
+    ) -> HashMap<(String, String, Period), Status> {
         let ev = Evaluator::new(book);
         let mut out = HashMap::new();
         let codes: BTreeSet<&str> = scope.iter().map(|(c, _)| c.as_str()).collect();
@@ -303,21 +337,31 @@ impl IndicatorService {
         let scope: Vec<(String, i16)> =
             before.keys().map(|(c, _, p)| (c.clone(), p.year)).collect::<BTreeSet<_>>().into_iter().collect();
         let after = self.statuses(&book, &scope);
-        let ev = Evaluator::new(&book);
-        for ((code, unit, period), status) in &after {
-            let was = before.get(&(code.clone(), unit.clone(), *period)).copied();
-            if *status == Status::OffTrack && was != Some(Status::OffTrack) {
-                let e = ev.evaluate(code, unit, period);
-                let name = book.indicator(code).and_then(|i| i.for_period(period)).map(|d| d.name_vi.clone());
-                let event = AuditEvent::new(&Actor::system(), "indicator.off_track", Some(code), Outcome::Success)
-                    .with_detail(
-                        json!({"code": code, "name": name, "unit": unit, "period": period,
+        // Worked out before any await: the evaluator is not Send.
+        let fallen: Vec<AuditEvent> = {
+            let ev = Evaluator::new(&book);
+            after
+                .iter()
+                .filter(|(k, status)| {
+                    **status == Status::OffTrack && before.get(*k) != Some(&Status::OffTrack)
+                })
+                .map(|((code, unit, period), _)| {
+                    let was = before.get(&(code.clone(), unit.clone(), *period)).copied();
+                    let e = ev.evaluate(code, unit, period);
+                    let name =
+                        book.indicator(code).and_then(|i| i.for_period(period)).map(|d| d.name_vi.clone());
+                    AuditEvent::new(&Actor::system(), "indicator.off_track", Some(code), Outcome::Success)
+                        .with_detail(
+                            json!({"code": code, "name": name, "unit": unit, "period": period,
                                "achievement": e.as_ref().and_then(|e| e.achievement),
                                "was": was.map(|s| s.as_str()), "after_change_by": by.username})
-                        .to_string(),
-                    );
-                self.repo.append_audit(&event).await?;
-            }
+                            .to_string(),
+                        )
+                })
+                .collect()
+        };
+        for event in &fallen {
+            self.repo.append_audit(event).await?;
         }
         let codes: BTreeSet<String> = after.keys().map(|(c, _, _)| c.clone()).collect();
         let years: BTreeSet<i16> = scope.iter().map(|(_, y)| *y).collect();
@@ -328,7 +372,13 @@ impl IndicatorService {
     }
 
     /// One evaluation; the unit defaults to the province.
-    pub fn evaluate(&self, by: &Subject, code: &str, unit: Option<&str>, period: &Period) -> CoreResult<Evaluation> {
+    pub fn evaluate(
+        &self,
+        by: &Subject,
+        code: &str,
+        unit: Option<&str>,
+        period: &Period,
+    ) -> CoreResult<Evaluation> {
         by.require(Action::ReadData, None)?;
         let book = self.book();
         let unit = unit.unwrap_or(&book.province);
@@ -342,16 +392,26 @@ impl IndicatorService {
         by.require(Action::ReadData, None)?;
         let book = self.book();
         let ev = Evaluator::new(&book);
-        let codes: Vec<String> = if q.codes.is_empty() { book.indicators().map(|i| i.code.clone()).collect() } else { q.codes.clone() };
+        let codes: Vec<String> = if q.codes.is_empty() {
+            book.indicators().map(|i| i.code.clone()).collect()
+        } else {
+            q.codes.clone()
+        };
         let mut out = Vec::new();
         for code in &codes {
-            let ind = book.indicator(code).ok_or_else(|| CoreError::validation("code", format!("unknown indicator '{code}'")))?;
+            let ind = book
+                .indicator(code)
+                .ok_or_else(|| CoreError::validation("code", format!("unknown indicator '{code}'")))?;
             let Some(def) = ind.current() else { continue };
             let kind = def.frequency.period_kind();
             let from = Period::containing(kind, q.from.first_day());
             let to = Period::containing(kind, q.to.last_day());
             let units: Vec<String> = if q.units.is_empty() {
-                if q.communes && def.level == Level::Commune { book.units.clone() } else { vec![book.province.clone()] }
+                if q.communes && def.level == Level::Commune {
+                    book.units.clone()
+                } else {
+                    vec![book.province.clone()]
+                }
             } else {
                 q.units.clone()
             };
@@ -404,7 +464,9 @@ pub(crate) fn prefix(e: CoreError, n: usize, i: usize) -> CoreError {
         return e;
     }
     match e {
-        CoreError::Validation { field, message } => CoreError::Validation { field: format!("[{i}].{field}"), message },
+        CoreError::Validation { field, message } => {
+            CoreError::Validation { field: format!("[{i}].{field}"), message }
+        }
         other => other,
     }
 }

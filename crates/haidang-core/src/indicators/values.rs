@@ -82,19 +82,27 @@ impl IndicatorService {
 
     /// Checks and writes figures, all or nothing; `submit` sends them for review, else they stay
     /// drafts.
-    pub async fn submit(&self, by: &Subject, figures: &[FigureSpec], submit: bool) -> CoreResult<SubmitOutcome> {
+    /// `prior`: errors found before (cells of an upload that did not read), reported with these.
+    pub async fn submit(
+        &self,
+        by: &Subject,
+        figures: &[FigureSpec],
+        submit: bool,
+        prior: Vec<FigureError>,
+    ) -> CoreResult<SubmitOutcome> {
         by.require(Action::SubmitData, None)?;
-        if figures.is_empty() {
+        if figures.is_empty() && prior.is_empty() {
             return Err(CoreError::validation("values", "no figures were sent"));
         }
         let book = self.book();
         let today = today();
-        let mut errors = Vec::new();
+        let mut errors = prior;
         let mut checked: Vec<(ValueKey, &FigureSpec, String, u32)> = Vec::new();
         let mut seen = BTreeSet::new();
         for (i, f) in figures.iter().enumerate() {
             let row = f.row.unwrap_or(i + 1);
-            let mut refuse = |field: &str, message: String| errors.push(FigureError { row, field: field.into(), message });
+            let mut refuse =
+                |field: &str, message: String| errors.push(FigureError { row, field: field.into(), message });
             let Some(ind) = book.indicator(&f.code).filter(|i| !i.retired) else {
                 refuse("code", format!("unknown indicator '{}'", f.code));
                 continue;
@@ -114,7 +122,10 @@ impl IndicatorService {
                 continue;
             }
             if period.kind != def.frequency.period_kind() {
-                refuse("period", format!("'{}' is reported by {}, not by this period", f.code, def.frequency.as_str()));
+                refuse(
+                    "period",
+                    format!("'{}' is reported by {}, not by this period", f.code, def.frequency.as_str()),
+                );
                 continue;
             }
             if !def.is_entered() {
@@ -127,7 +138,10 @@ impl IndicatorService {
                 continue;
             }
             if def.level == Level::Commune && is_province && def.rollup != super::model::Rollup::None {
-                refuse("unit_code", format!("'{}' is reported by the communes; the province figure is their total", f.code));
+                refuse(
+                    "unit_code",
+                    format!("'{}' is reported by the communes; the province figure is their total", f.code),
+                );
                 continue;
             }
             if !by.can(Action::SubmitData, Some(&def.owner_org)) {
@@ -149,7 +163,10 @@ impl IndicatorService {
             if too_early {
                 let why = match kind {
                     ValueKind::Actual if period.first_day() <= today => {
-                        format!("{} has not ended yet: send an estimate (ước thực hiện) until it has", period.label_vi())
+                        format!(
+                            "{} has not ended yet: send an estimate (ước thực hiện) until it has",
+                            period.label_vi()
+                        )
                     }
                     _ => format!("{} is in the future", period.label_vi()),
                 };
@@ -158,7 +175,14 @@ impl IndicatorService {
             }
             let closes = self.closes_on(&period);
             if today > closes {
-                refuse("period", format!("{} closed on {}: figures are no longer taken", period.label_vi(), closes.strftime("%d/%m/%Y")));
+                refuse(
+                    "period",
+                    format!(
+                        "{} closed on {}: figures are no longer taken",
+                        period.label_vi(),
+                        closes.strftime("%d/%m/%Y")
+                    ),
+                );
                 continue;
             }
             if !f.value.is_finite() {
@@ -166,13 +190,20 @@ impl IndicatorService {
                 continue;
             }
             if def.min.is_some_and(|m| f.value < m) || def.max.is_some_and(|m| f.value > m) {
-                let range = format!("{} – {}", def.min.map(|m| m.to_string()).unwrap_or("…".into()), def.max.map(|m| m.to_string()).unwrap_or("…".into()));
+                let range = format!(
+                    "{} – {}",
+                    def.min.map(|m| m.to_string()).unwrap_or("…".into()),
+                    def.max.map(|m| m.to_string()).unwrap_or("…".into())
+                );
                 refuse("value", format!("{} is outside the indicator's range {range}", f.value));
                 continue;
             }
             let key = ValueKey { code: f.code.clone(), unit_code: unit, period, kind };
             if !seen.insert(key.clone()) {
-                refuse("period", format!("'{}' for {} appears twice in this batch", f.code, period.label_vi()));
+                refuse(
+                    "period",
+                    format!("'{}' for {} appears twice in this batch", f.code, period.label_vi()),
+                );
                 continue;
             }
             // A large move from the previous period needs a word of explanation.
@@ -195,6 +226,7 @@ impl IndicatorService {
             checked.push((key, f, def.owner_org.clone(), def.version));
         }
         if !errors.is_empty() {
+            errors.sort_by_key(|e| e.row);
             return Ok(SubmitOutcome::Refused { errors });
         }
         let current = self.current_values(checked.iter().map(|(k, ..)| k)).await?;
@@ -244,12 +276,20 @@ impl IndicatorService {
         }
         let action = if submit { "indicator.submit" } else { "indicator.draft" };
         let codes: BTreeSet<&str> = values.iter().map(|v| v.key.code.as_str()).collect();
-        let event = audit(by, action, &codes.into_iter().collect::<Vec<_>>().join(","), json!({"count": values.len()}));
+        let event = audit(
+            by,
+            action,
+            &codes.into_iter().collect::<Vec<_>>().join(","),
+            json!({"count": values.len()}),
+        );
         self.repo.save_values(&values, &revisions, Some(&event)).await?;
         Ok(SubmitOutcome::Accepted { count: values.len() })
     }
 
-    async fn current_values<'a>(&self, keys: impl Iterator<Item = &'a ValueKey>) -> CoreResult<HashMap<ValueKey, Value>> {
+    async fn current_values<'a>(
+        &self,
+        keys: impl Iterator<Item = &'a ValueKey>,
+    ) -> CoreResult<HashMap<ValueKey, Value>> {
         let mut out = HashMap::new();
         let keys: Vec<&ValueKey> = keys.collect();
         let codes: BTreeSet<&str> = keys.iter().map(|k| k.code.as_str()).collect();
@@ -275,7 +315,13 @@ impl IndicatorService {
     }
 
     /// Approves (or, with a reason, returns) submitted figures, all or nothing.
-    pub async fn review(&self, by: &Subject, keys: &[ValueKey], approve: bool, reason: &str) -> CoreResult<usize> {
+    pub async fn review(
+        &self,
+        by: &Subject,
+        keys: &[ValueKey],
+        approve: bool,
+        reason: &str,
+    ) -> CoreResult<usize> {
         by.require(Action::ManageIndicators, None)?;
         if keys.is_empty() {
             return Err(CoreError::validation("keys", "no figures named"));
@@ -288,13 +334,23 @@ impl IndicatorService {
         let mut values = Vec::new();
         let mut revisions = Vec::new();
         for key in keys {
-            let mut v = current
-                .get(key)
-                .cloned()
-                .ok_or_else(|| CoreError::not_found(format!("figure {} {} {} {}", key.code, key.unit_code, key.period, key.kind.as_str())))?;
+            let mut v = current.get(key).cloned().ok_or_else(|| {
+                CoreError::not_found(format!(
+                    "figure {} {} {} {}",
+                    key.code,
+                    key.unit_code,
+                    key.period,
+                    key.kind.as_str()
+                ))
+            })?;
             if v.state != ValueState::Submitted {
                 return Err(CoreError::Conflict(format!(
-                    "figure {} {} {} is {}, not submitted", key.code, key.unit_code, key.period, v.state.as_str())));
+                    "figure {} {} {} is {}, not submitted",
+                    key.code,
+                    key.unit_code,
+                    key.period,
+                    v.state.as_str()
+                )));
             }
             if approve {
                 v.state = ValueState::Approved;
@@ -320,10 +376,19 @@ impl IndicatorService {
         }
         let action = if approve { "indicator.approve" } else { "indicator.return" };
         let codes: BTreeSet<&str> = keys.iter().map(|k| k.code.as_str()).collect();
-        let scope: Vec<(String, i16)> =
-            keys.iter().map(|k| (k.code.clone(), k.period.year)).collect::<BTreeSet<_>>().into_iter().collect();
+        let scope: Vec<(String, i16)> = keys
+            .iter()
+            .map(|k| (k.code.clone(), k.period.year))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
         let before = self.statuses(&self.book(), &scope);
-        let event = audit(by, action, &codes.into_iter().collect::<Vec<_>>().join(","), json!({"count": values.len(), "reason": reason}));
+        let event = audit(
+            by,
+            action,
+            &codes.into_iter().collect::<Vec<_>>().join(","),
+            json!({"count": values.len(), "reason": reason}),
+        );
         self.repo.save_values(&values, &revisions, Some(&event)).await?;
         if approve {
             self.after_change(by, before).await?;
@@ -333,7 +398,12 @@ impl IndicatorService {
 
     /// Loads approved historical figures in one step (a migration from the old reporting
     /// system, the demo): no period rule applies, every figure is kept as revision 1, approved.
-    pub async fn load_history(&self, by: &Subject, figures: &[(ValueKey, f64)], source: &str) -> CoreResult<usize> {
+    pub async fn load_history(
+        &self,
+        by: &Subject,
+        figures: &[(ValueKey, f64)],
+        source: &str,
+    ) -> CoreResult<usize> {
         by.require(Action::ManageIndicators, None)?;
         let book = self.book();
         let at = now();

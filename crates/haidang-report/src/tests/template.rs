@@ -38,6 +38,7 @@ fn spec() -> TemplateSpec {
             .to_vec(),
         instructions: vec!["Mỗi dòng là một lần đo.".to_owned(), "Gửi trước ngày 5 hằng tháng.".to_owned()],
         data_rows: 1000,
+        prefilled: vec![],
     }
 }
 

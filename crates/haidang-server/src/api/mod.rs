@@ -6,6 +6,7 @@ pub mod audit;
 mod auth;
 pub(crate) mod datasets;
 mod hub;
+pub(crate) mod indicators;
 mod ingest;
 mod orgs;
 mod units;
@@ -32,6 +33,7 @@ use crate::state::AppState;
         (name = "audit", description = "Audit trail"),
         (name = "hub", description = "Data hub: exchange data structures (schemas per entity type)"),
         (name = "datasets", description = "Datasets: approval, grants, quality (đúng, đủ, sạch, sống), forms"),
+        (name = "indicators", description = "Monitoring indicators: catalog, targets, figures, evaluation, data requests"),
     )
 )]
 struct ApiDoc;
@@ -79,6 +81,23 @@ pub fn router() -> (axum::Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(datasets::overdue))
         .routes(routes!(datasets::submissions))
         .routes(routes!(datasets::form_template, datasets::form_upload))
+        .routes(routes!(indicators::list, indicators::create))
+        .routes(routes!(indicators::list_targets, indicators::set_targets))
+        .routes(routes!(indicators::overview))
+        .routes(routes!(indicators::query))
+        .routes(routes!(indicators::list_values, indicators::submit))
+        .routes(routes!(indicators::review))
+        .routes(routes!(indicators::revisions))
+        .routes(routes!(indicators::form_template, indicators::form_upload))
+        .routes(routes!(indicators::export))
+        .routes(routes!(indicators::owed))
+        .routes(routes!(indicators::get))
+        .routes(routes!(indicators::new_version))
+        .routes(routes!(indicators::retire))
+        .routes(routes!(indicators::evaluation))
+        .routes(routes!(indicators::list_requests, indicators::ask))
+        .routes(routes!(indicators::get_request))
+        .routes(routes!(indicators::reply))
         .split_for_parts()
 }
 

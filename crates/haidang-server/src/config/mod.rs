@@ -25,6 +25,36 @@ pub struct Config {
     pub mqtt: MqttConfig,
     pub log: LogConfig,
     pub demo: DemoConfig,
+    pub indicators: IndicatorsConfig,
+}
+
+/// When monitoring indicators' figures are due and when a period closes.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct IndicatorsConfig {
+    /// Day of the month figures are due (estimate: in the period's last month; actual: in the
+    /// month after), for monthly, quarterly, half-yearly and yearly indicators.
+    pub due_day_month: i8,
+    pub due_day_quarter: i8,
+    pub due_day_half_year: i8,
+    pub due_day_year: i8,
+    /// Days after an actual's due date after which the period takes no more figures.
+    pub close_after_days: i64,
+    /// Days before a due date the owing organisation is reminded (on the event bus).
+    pub remind_days: i64,
+}
+
+impl Default for IndicatorsConfig {
+    fn default() -> Self {
+        IndicatorsConfig {
+            due_day_month: 20,
+            due_day_quarter: 20,
+            due_day_half_year: 20,
+            due_day_year: 20,
+            close_after_days: 90,
+            remind_days: 3,
+        }
+    }
 }
 
 /// The demo province's live stations (only with `serve --demo`).
@@ -38,11 +68,13 @@ pub struct DemoConfig {
     /// A broker to send them through (the real MQTT path, with a connector the demo adds);
     /// empty: straight to the hub.
     pub mqtt_url: String,
+    /// Load the demo's indicator catalog, three years of figures and this year's targets.
+    pub indicators: bool,
 }
 
 impl Default for DemoConfig {
     fn default() -> Self {
-        DemoConfig { simulator: true, interval_secs: 60, mqtt_url: String::new() }
+        DemoConfig { simulator: true, interval_secs: 60, mqtt_url: String::new(), indicators: true }
     }
 }
 

@@ -7,6 +7,7 @@ mod data;
 mod datasets;
 mod dead_letters;
 pub(crate) mod entities;
+mod indicators;
 mod pages;
 mod quality;
 mod static_files;
@@ -32,6 +33,10 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/data/entities", get(entities::browse))
         .route("/data/entities/{id}", get(entities::entity))
         .route("/data/dead-letters", get(dead_letters::dead_letters))
+        .route("/indicators", get(indicators::overview))
+        .route("/indicators/catalog", get(indicators::catalog))
+        .route("/indicators/submit", get(indicators::submit))
+        .route("/indicators/{code}", get(indicators::indicator))
         .route("/account/password", get(pages::password))
         .route("/account/totp", get(pages::totp))
         .route("/lang/{lang}", get(pages::switch_lang))
@@ -64,9 +69,10 @@ pub struct PageCtx {
     pub nav: Vec<NavItem>,
 }
 
-const NAV: [(&str, &str, &str, Action); 10] = [
+const NAV: [(&str, &str, &str, Action); 11] = [
     ("home", "/", "nav.home", Action::ViewConsole),
     ("map", "/map", "nav.map", Action::ViewConsole),
+    ("indicators", "/indicators", "nav.indicators", Action::ReadData),
     ("data", "/data", "nav.data", Action::ReadData),
     ("datasets", "/data/datasets", "nav.datasets", Action::ReadData),
     ("quality", "/data/quality", "nav.quality", Action::ReadData),

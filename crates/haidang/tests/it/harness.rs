@@ -139,6 +139,8 @@ impl TestStore {
         c.hub.notification_timeout_secs = 1;
         // The tests' receivers and broker are on this machine.
         c.hub.notification_local_endpoints = true;
+        // Three years of indicator figures are loaded only by the tests that read them.
+        c.demo.indicators = false;
         if let Some(pg) = &self.pg {
             c.storage.database_url = pg.url.clone();
         }
@@ -273,4 +275,25 @@ pub async fn get(c: &reqwest::Client, app: &TestApp, path: &str) -> (u16, serde_
     let status = res.status().as_u16();
     let text = res.text().await.unwrap();
     (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+}
+
+/// A client signed in as a new account a test made, its temporary password changed.
+pub async fn sign_in_new(app: &TestApp, username: &str, password: &str) -> reqwest::Client {
+    let c = app.client();
+    let res = c
+        .post(app.url("/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "sign-in of {username}: {}", res.text().await.unwrap_or_default());
+    // A new account changes its temporary password first.
+    let res = c
+        .post(app.url("/api/v1/auth/password"))
+        .json(&serde_json::json!({"current_password": password, "new_password": "Đèn biển Lai Châu 2026"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "password change of {username}: {}", res.text().await.unwrap_or_default());
+    c
 }

@@ -16,6 +16,7 @@ mod events;
 mod harness;
 mod http;
 mod hub;
+mod indicators;
 mod lifecycle;
 mod mqtt;
 mod receiver;

@@ -1,0 +1,286 @@
+//! Monitoring indicators on SQLite and PostgreSQL: the demo catalog tells its story and the
+//! API, the export and the NGSI-LD view give the same numbers; a department's figures go
+//! through checks, review and revision; bad definitions and bad figures are refused by name.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::datasets::{body, post};
+use crate::harness::{backends, get, send, TestApp, TestStore};
+
+async fn demo_app(backend: crate::harness::Backend) -> TestApp {
+    let store = TestStore::new(backend).await;
+    let mut config = store.config();
+    config.demo.indicators = true;
+    TestApp::spawn_config(store, config, true).await
+}
+
+#[tokio::test]
+async fn the_demo_catalog_tells_its_story_and_every_view_agrees() {
+    for backend in backends() {
+        let app = demo_app(backend).await;
+        let leader = app.signed_in("leader").await;
+        let (status, list) = get(&leader, &app, "/api/v1/indicators").await;
+        assert_eq!(status, 200);
+        let list = list.as_array().unwrap();
+        assert!(list.len() >= 40, "{} indicators", list.len());
+        let groups: std::collections::BTreeSet<&str> =
+            list.iter().map(|i| i["current"]["group"].as_str().unwrap()).collect();
+        assert!(groups.len() >= 8, "{groups:?}");
+
+        let (status, overview) = get(&leader, &app, "/api/v1/indicators/overview").await;
+        assert_eq!(status, 200);
+        let mut off = Vec::new();
+        let mut risk = Vec::new();
+        for g in overview["groups"].as_array().unwrap() {
+            for i in g["indicators"].as_array().unwrap() {
+                match i["evaluation"]["status"].as_str() {
+                    Some("off_track") => off.push((g["group"].as_str().unwrap(), i.clone())),
+                    Some("at_risk") => risk.push((g["group"].as_str().unwrap(), i.clone())),
+                    _ => {}
+                }
+            }
+        }
+        let off_groups: std::collections::BTreeSet<_> = off.iter().map(|(g, _)| *g).collect();
+        let risk_groups: std::collections::BTreeSet<_> = risk.iter().map(|(g, _)| *g).collect();
+        assert!(off.len() >= 3 && off_groups.len() >= 2, "off track: {} in {off_groups:?}", off.len());
+        assert!(risk.len() >= 5 && risk_groups.len() >= 2, "at risk: {} in {risk_groups:?}", risk.len());
+
+        // One off-track indicator read three ways: the evaluation, the export, the NGSI-LD entity.
+        let e = &off[0].1["evaluation"];
+        let (code, unit, period) =
+            (e["code"].as_str().unwrap(), e["unit_code"].as_str().unwrap(), e["period"].as_str().unwrap());
+        let (status, one) =
+            get(&leader, &app, &format!("/api/v1/indicators/{code}/evaluation?period={period}&unit={unit}"))
+                .await;
+        assert_eq!(status, 200);
+        assert_eq!(one["achievement"], e["achievement"]);
+        let (_, export) = get(&leader, &app, &format!("/api/v1/indicators/export?period={period}")).await;
+        let row = export["evaluations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["code"] == code && r["unit_code"] == unit)
+            .expect("in the export");
+        assert_eq!(row["value"], e["value"]);
+        assert_eq!(row["status"], "off_track");
+        let id = format!("urn:ngsi-ld:KeyPerformanceIndicator:{code}:{unit}:{period}");
+        let (status, entity) =
+            get(&leader, &app, &format!("/ngsi-ld/v1/entities/{id}?options=keyValues")).await;
+        assert_eq!(status, 200, "{entity}");
+        assert_eq!(entity["kpiValue"], e["value"]);
+        assert_eq!(entity["target"], e["target"]);
+        assert_eq!(entity["status"], "off_track");
+        assert_eq!(entity["currentStanding"], "bad");
+        let rounded = (e["achievement"].as_f64().unwrap() * 100.0).round() / 100.0;
+        assert_eq!(entity["achievement"].as_f64().unwrap(), rounded);
+
+        // The console shows the same story.
+        let page = leader.get(app.url("/indicators")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains(&format!("id=\"count-off_track\">{}<", off.len())), "overview page counts");
+        let page =
+            leader.get(app.url(&format!("/indicators/{code}"))).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("data-status=\"off_track\""));
+    }
+}
+
+fn revenue() -> Value {
+    json!({"code": "test.thu", "name_vi": "Thu ngân sách thử nghiệm", "group": "budget_finance", "unit": "tỷ đồng",
+           "owner_org": "so-tai-chinh", "frequency": "month", "level": "province", "accumulation": "cumulative",
+           "direction": "higher_is_better", "min": 0})
+}
+
+#[tokio::test]
+async fn figures_are_checked_reviewed_and_revised() {
+    for backend in backends() {
+        let app = TestApp::spawn(backend).await;
+        let sup = app.signed_in("supervisor").await;
+
+        // Definitions: a formula's syntax error and a cycle are 400s naming the position or cycle.
+        let mut bad = revenue();
+        bad["code"] = json!("test.ty_le");
+        bad["formula"] = json!("test.thu / * 100");
+        let (status, problem) = post(&sup, &app, "/api/v1/indicators", bad.clone()).await;
+        assert_eq!(status, 400, "{problem}");
+        assert!(problem["detail"].as_str().unwrap().contains("position 12"), "{problem}");
+        let mut plan = revenue();
+        plan["code"] = json!("test.du_toan");
+        plan["name_vi"] = json!("Dự toán thu");
+        let mut share = revenue();
+        share["code"] = json!("test.ty_le");
+        share["unit"] = json!("%");
+        share["accumulation"] = json!("point_in_time");
+        share["formula"] = json!("test.thu / test.du_toan * 100");
+        let (status, created) = post(&sup, &app, "/api/v1/indicators", json!([revenue(), plan, share])).await;
+        assert_eq!(status, 201, "{created}");
+        let (status, problem) = post(
+            &sup,
+            &app,
+            "/api/v1/indicators/test.du_toan/versions",
+            json!({"valid_from": "2026-07", "formula": "test.ty_le * 2"}),
+        )
+        .await;
+        assert_eq!(status, 400, "{problem}");
+        assert!(problem["detail"].as_str().unwrap().contains("cycle"), "{problem}");
+
+        // The department's officer is the demo's Department of Agriculture: another department
+        // owes this indicator. A finance officer is made for it.
+        let admin = app.signed_in("admin").await;
+        let res = admin.post(app.url("/api/v1/users"))
+            .json(&json!({"username": "ketoan", "org": "so-tai-chinh", "role": "officer", "password": "Mật khẩu tạm 2026!",
+                          "reason": "báo cáo chỉ tiêu", "request_ref": "7/STC"}))
+            .send().await.unwrap();
+        assert_eq!(res.status(), 201);
+        let officer = crate::harness::sign_in_new(&app, "ketoan", "Mật khẩu tạm 2026!").await;
+
+        // A batch with a good row and bad ones: every bad row named, nothing written.
+        let today =
+            jiff::Zoned::now().with_time_zone(jiff::tz::TimeZone::get("Asia/Ho_Chi_Minh").unwrap()).date();
+        let last_month = today.first_of_month().yesterday().unwrap();
+        let lm = format!("{}-{:02}", last_month.year(), last_month.month());
+        let this_month = format!("{}-{:02}", today.year(), today.month());
+        let batch = json!({"values": [
+            {"code": "test.thu", "period": lm, "kind": "actual", "value": 210.5},
+            {"code": "test.khong_co", "period": lm, "value": 1},
+            {"code": "test.thu", "period": this_month, "kind": "actual", "value": 5},
+            {"code": "test.thu", "period": "2023-01", "kind": "actual", "value": 5},
+            {"code": "test.thu", "unit_code": "99999", "period": lm, "value": 5},
+            {"code": "test.thu", "period": lm, "kind": "estimate", "value": -3},
+        ]});
+        let (status, refused) = post(&officer, &app, "/api/v1/indicators/values", batch).await;
+        assert_eq!(status, 422, "{refused}");
+        let errors = refused["errors"].as_array().unwrap();
+        let at = |row: u64| {
+            errors
+                .iter()
+                .find(|e| e["row"] == row)
+                .map(|e| e["message"].as_str().unwrap().to_string())
+                .unwrap_or_default()
+        };
+        assert!(at(2).contains("unknown indicator 'test.khong_co'"), "{errors:?}");
+        assert!(at(3).contains("has not ended yet"), "{errors:?}");
+        assert!(at(4).contains("closed"), "{errors:?}");
+        assert!(at(5).contains("unknown unit '99999'"), "{errors:?}");
+        assert!(at(6).contains("outside the indicator's range"), "{errors:?}");
+        assert_eq!(at(1), "");
+        let (_, values) = get(&sup, &app, "/api/v1/indicators/values?code=test.thu").await;
+        assert_eq!(values.as_array().unwrap().len(), 0, "nothing written: {values}");
+
+        // The good row alone goes in, is approved, and the evaluation reads it.
+        let one = json!({"values": [{"code": "test.thu", "period": lm, "kind": "actual", "value": 210.5}]});
+        let (status, _) = post(&officer, &app, "/api/v1/indicators/values", one).await;
+        assert_eq!(status, 201);
+        let (_, e) = get(&sup, &app, &format!("/api/v1/indicators/test.thu/evaluation?period={lm}")).await;
+        assert!(e["value"].is_null(), "not approved yet: {e}");
+        let key = json!({"code": "test.thu", "unit_code": "12", "period": lm, "kind": "actual"});
+        let (status, r) = post(
+            &sup,
+            &app,
+            "/api/v1/indicators/values/review",
+            json!({"keys": [key.clone()], "approve": false}),
+        )
+        .await;
+        assert_eq!(status, 422, "a return needs its reason: {r}");
+        let (status, _) = post(
+            &sup,
+            &app,
+            "/api/v1/indicators/values/review",
+            json!({"keys": [key.clone()], "approve": true}),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let (_, e) = get(&sup, &app, &format!("/api/v1/indicators/test.thu/evaluation?period={lm}")).await;
+        assert_eq!(e["value"], 210.5);
+
+        // A target far above the figures puts it off track, and the bus hears of it.
+        let year = last_month.year();
+        let res = send(
+            &sup,
+            &app,
+            Method::PUT,
+            "/api/v1/indicators/targets",
+            Some(json!([{"code": "test.thu", "year": year, "value": 100000}])),
+        )
+        .await;
+        assert_eq!(res.status(), 200);
+        let (_, e) = get(&sup, &app, &format!("/api/v1/indicators/test.thu/evaluation?period={lm}")).await;
+        assert_eq!(e["status"], "off_track", "{e}");
+        let (_, audit) = get(&admin, &app, "/api/v1/audit?action=indicator.off_track").await;
+        assert!(audit.to_string().contains("test.thu"), "{audit}");
+
+        // Revising an approved figure needs a reason; the approved one stays until the revision is.
+        let again = json!({"values": [{"code": "test.thu", "period": lm, "kind": "actual", "value": 230.0}]});
+        let (status, r) = post(&officer, &app, "/api/v1/indicators/values", again).await;
+        assert_eq!(status, 422);
+        assert_eq!(r["errors"][0]["field"], "reason", "{r}");
+        let again = json!({"values": [{"code": "test.thu", "period": lm, "kind": "actual", "value": 230.0,
+                                       "reason": "Kho bạc điều chỉnh số thu"}]});
+        let (status, _) = post(&officer, &app, "/api/v1/indicators/values", again).await;
+        assert_eq!(status, 201);
+        let (_, e) = get(&sup, &app, &format!("/api/v1/indicators/test.thu/evaluation?period={lm}")).await;
+        assert_eq!(e["value"], 210.5, "the approved figure stays in force");
+        let (_, revs) = get(
+            &sup,
+            &app,
+            &format!("/api/v1/indicators/values/revisions?code=test.thu&unit=12&period={lm}&kind=actual"),
+        )
+        .await;
+        let states: Vec<&str> =
+            revs.as_array().unwrap().iter().map(|r| r["state"].as_str().unwrap()).collect();
+        assert_eq!(states, ["submitted", "approved", "submitted"], "{revs}");
+        assert_eq!(revs[2]["reason"], "Kho bạc điều chỉnh số thu");
+
+        // The form: downloaded, filled in with a bad number, refused by row; then accepted.
+        let res = officer.get(app.url(&format!("/api/v1/indicators/form?period={lm}"))).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert!(!res.bytes().await.unwrap().is_empty());
+        let csv = format!(
+            "Mã chỉ tiêu (code),Kỳ báo cáo (period),Loại số liệu (kind),Giá trị (value),Ghi chú (comment)\n\
+                           test.thu,{lm},Ước thực hiện,\"12,5\",\ntest.du_toan,{lm},Thực hiện,abc,\n"
+        );
+        let res = officer
+            .post(app.url("/api/v1/indicators/form?file_name=chi-tieu.csv"))
+            .header("hx-request", "true")
+            .body(csv.clone())
+            .send()
+            .await
+            .unwrap();
+        let (status, r) = body(res).await;
+        assert_eq!(status, 422, "{r}");
+        assert_eq!(r["errors"][0]["row"], 3, "{r}");
+        let fixed = csv.replace("abc", "3000");
+        let res = officer
+            .post(app.url("/api/v1/indicators/form?file_name=chi-tieu.csv"))
+            .header("hx-request", "true")
+            .body(fixed)
+            .send()
+            .await
+            .unwrap();
+        let (status, r) = body(res).await;
+        assert_eq!(status, 201, "{r}");
+        assert_eq!(r["accepted"], 2);
+
+        // An ad hoc request: asked by the leader, answered with a figure, closed.
+        let leader = app.signed_in("leader").await;
+        let due = today.tomorrow().unwrap().to_string();
+        let (status, req) = post(&leader, &app, "/api/v1/data-requests",
+            json!({"to_org": "so-tai-chinh", "code": "test.thu", "question": "Số thu đến hôm nay?", "due_on": due})).await;
+        assert_eq!(status, 201, "{req}");
+        let id = req["id"].as_str().unwrap();
+        let (status, r) = post(
+            &officer,
+            &app,
+            &format!("/api/v1/data-requests/{id}/messages"),
+            json!({"body": "Đến nay thu được 250 tỷ đồng", "value": 250}),
+        )
+        .await;
+        assert_eq!(status, 200, "{r}");
+        assert_eq!(r["state"], "answered");
+        let (_, r) =
+            post(&leader, &app, &format!("/api/v1/data-requests/{id}/messages"), json!({"close": true}))
+                .await;
+        assert_eq!(r["state"], "closed");
+        assert_eq!(r["messages"].as_array().unwrap().len(), 2);
+        assert_eq!(r["answer_value"], 250.0);
+    }
+}
