@@ -16,15 +16,41 @@ async fn navigation_and_pages_follow_the_role() {
     let expected: [(&str, &[&str]); 6] = [
         (
             "admin",
-            &["home", "map", "data", "datasets", "quality", "entities", "orgs", "users", "tokens", "audit"],
+            &[
+                "home",
+                "map",
+                "indicators",
+                "data",
+                "datasets",
+                "quality",
+                "entities",
+                "orgs",
+                "users",
+                "tokens",
+                "audit",
+            ],
         ),
         (
             "supervisor",
-            &["home", "map", "data", "datasets", "quality", "entities", "orgs", "users", "tokens"],
+            &[
+                "home",
+                "map",
+                "indicators",
+                "data",
+                "datasets",
+                "quality",
+                "entities",
+                "orgs",
+                "users",
+                "tokens",
+            ],
         ),
-        ("operator", &["home", "map", "data", "datasets", "quality", "entities", "orgs"]),
-        ("leader", &["home", "map", "data", "datasets", "quality", "entities", "orgs", "users"]),
-        ("officer", &["home", "map", "data", "datasets", "quality", "entities", "orgs"]),
+        ("operator", &["home", "map", "indicators", "data", "datasets", "quality", "entities", "orgs"]),
+        (
+            "leader",
+            &["home", "map", "indicators", "data", "datasets", "quality", "entities", "orgs", "users"],
+        ),
+        ("officer", &["home", "map", "indicators", "data", "datasets", "quality", "entities", "orgs"]),
         ("auditor", &["home", "map", "orgs", "users", "audit"]),
     ];
     for (role, nav) in expected {
