@@ -131,7 +131,7 @@ pub struct AuditQuery {
 
 /// Every action code the services record, for filters and their labels. A test checks that each
 /// code a service writes is listed here.
-pub const ACTIONS: [&str; 39] = [
+pub const ACTIONS: [&str; 55] = [
     "auth.login",
     "auth.logout",
     "auth.password_change",
@@ -171,6 +171,22 @@ pub const ACTIONS: [&str; 39] = [
     "dataset.maintenance",
     "dataset.form",
     "dataset.release",
+    "indicator.define",
+    "indicator.version",
+    "indicator.retire",
+    "indicator.restore",
+    "indicator.targets",
+    "indicator.off_track",
+    "indicator.submit",
+    "indicator.draft",
+    "indicator.approve",
+    "indicator.return",
+    "indicator.load_history",
+    "indicator.reminder",
+    "data_request.create",
+    "data_request.answer",
+    "data_request.message",
+    "data_request.close",
 ];
 
 #[cfg(test)]

@@ -140,7 +140,7 @@ impl IndicatorService {
             for chunk in ops.chunks(1000) {
                 let results = self
                     .hub
-                    .write(&subject, "indicator.publish", chunk.to_vec(), ctx.clone())
+                    .write(&subject, "entity.batch", chunk.to_vec(), ctx.clone())
                     .await
                     .map_err(crate::datasets::service::from_hub)?;
                 for r in results {
