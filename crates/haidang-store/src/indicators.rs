@@ -21,6 +21,11 @@ const VALUE_COLUMNS: &str = "code, unit_code, period, kind, org_id, version, val
 const REVISION_COLUMNS: &str =
     "code, unit_code, period, kind, revision, value, state, comment, reason, at, by_user";
 
+/// Statements that bind an optional number are not kept prepared: PostgreSQL keeps the type a
+/// first NULL was sent with, and the same statement with a number then fails ("incorrect binary
+/// data format in bind parameter").
+const KEEP_PREPARED: bool = false;
+
 fn broken(what: &str, e: impl std::fmt::Display) -> CoreError {
     CoreError::Storage(format!("{what}: {e}"))
 }
@@ -197,7 +202,7 @@ impl IndicatorRepository for Store {
                  set_at = excluded.set_at",
                 self.placeholders(chunk.len(), 8)
             );
-            let mut q = sqlx::query(&sql);
+            let mut q = sqlx::query(&sql).persistent(KEEP_PREPARED);
             for t in chunk {
                 q = q
                     .bind(t.code.clone())
@@ -267,7 +272,7 @@ impl IndicatorRepository for Store {
                  updated_by = excluded.updated_by, computed = excluded.computed",
                 self.placeholders(chunk.len(), 16)
             );
-            let mut q = sqlx::query(&sql);
+            let mut q = sqlx::query(&sql).persistent(KEEP_PREPARED);
             for v in chunk {
                 q = q
                     .bind(v.key.code.clone())
@@ -341,6 +346,7 @@ impl IndicatorRepository for Store {
              ON CONFLICT (id) DO UPDATE SET state = excluded.state, answer_value = excluded.answer_value, \
              answered_at = excluded.answered_at",
         )
+        .persistent(KEEP_PREPARED)
         .bind(r.id.clone())
         .bind(r.from_user.clone())
         .bind(r.from_org.clone())

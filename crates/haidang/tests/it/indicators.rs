@@ -92,9 +92,7 @@ fn revenue() -> Value {
 
 #[tokio::test]
 async fn figures_are_checked_reviewed_and_revised() {
-    // KNOWN GAP: on PostgreSQL the approval of a revised figure fails with a storage error not yet
-    // traced (issue 6 stays open for it); this test runs on SQLite until it is fixed.
-    for backend in backends().into_iter().filter(|b| *b == crate::harness::Backend::Sqlite) {
+    for backend in backends() {
         let app = TestApp::spawn(backend).await;
         let sup = app.signed_in("supervisor").await;
 
