@@ -78,9 +78,39 @@ pub async fn org_and_period(
     Ok((org, period))
 }
 
+/// One figure an organisation owes, with the value it has now if any.
+pub struct OwedRow {
+    pub code: String,
+    pub name: String,
+    pub unit: String,
+    pub unit_code: String,
+    pub unit_name: String,
+    pub period: Period,
+    pub kind: ValueKind,
+    pub value: Option<f64>,
+}
+
+impl OwedRow {
+    /// The row's cells in the form's column order.
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.code.clone(),
+            self.name.clone(),
+            self.unit.clone(),
+            self.unit_code.clone(),
+            self.unit_name.clone(),
+            self.period.to_string(),
+            kind_label(self.kind).to_string(),
+            self.value.map(|v| v.to_string()).unwrap_or_default(),
+            String::new(),
+            String::new(),
+        ]
+    }
+}
+
 /// The rows an organisation owes for the period that contains `period`'s first day in each
 /// indicator's own kind of period: an estimate while the period runs, an actual after.
-pub fn owed_rows(state: &AppState, org_id: &str, period: &Period) -> Vec<Vec<String>> {
+pub fn owed_rows(state: &AppState, org_id: &str, period: &Period) -> Vec<OwedRow> {
     let book = state.indicators.book();
     let index = state.unit_index();
     let mut rows = Vec::new();
@@ -98,18 +128,16 @@ pub fn owed_rows(state: &AppState, org_id: &str, period: &Period) -> Vec<Vec<Str
                 ValueKind::Estimate => c.estimate,
                 ValueKind::Plan => c.plan,
             });
-            rows.push(vec![
-                ind.code.clone(),
-                def.name_vi.clone(),
-                def.unit.clone(),
-                u.clone(),
-                index.unit(u).map(|x| x.name_vi.clone()).unwrap_or_else(|| u.clone()),
-                p.to_string(),
-                kind_label(kind).to_string(),
-                current.map(|v| v.to_string()).unwrap_or_default(),
-                String::new(),
-                String::new(),
-            ]);
+            rows.push(OwedRow {
+                code: ind.code.clone(),
+                name: def.name_vi.clone(),
+                unit: def.unit.clone(),
+                unit_code: u.clone(),
+                unit_name: index.unit(u).map(|x| x.name_vi.clone()).unwrap_or_else(|| u.clone()),
+                period: p,
+                kind,
+                value: current,
+            });
         }
     }
     rows
@@ -146,7 +174,7 @@ pub fn template(
             t.text("indicators.form_help_3").to_string(),
         ],
         data_rows: 2000,
-        prefilled: owed_rows(state, &org.id, period),
+        prefilled: owed_rows(state, &org.id, period).iter().map(OwedRow::cells).collect(),
     };
     write_template(&spec)
         .map_err(|e| ApiError::from_core(CoreError::Internal(format!("indicator form: {e}")), caller.lang))

@@ -43,6 +43,21 @@ fn definition_err(caller: &Caller) -> impl Fn(CoreError) -> ApiError + '_ {
     }
 }
 
+/// The organisation a query names (by id or code), or a validation error naming it.
+async fn org_param(state: &AppState, caller: &Caller, org: Option<&str>) -> ApiResult<Option<String>> {
+    let Some(o) = org else { return Ok(None) };
+    haidang_core::orgs::resolve_org(state.store.as_ref(), o)
+        .await
+        .map_err(core_err(caller))?
+        .map(|org| Some(org.id))
+        .ok_or_else(|| {
+            ApiError::from_core(
+                CoreError::validation("org", format!("unknown organisation '{o}'")),
+                caller.lang,
+            )
+        })
+}
+
 fn period_param(field: &str, text: &str) -> Result<Period, CoreError> {
     Period::parse(text).ok_or_else(|| {
         CoreError::validation(field, format!("'{text}' is not a period (2026-11, 2026-Q3, 2026-H1, 2026)"))
@@ -290,21 +305,7 @@ pub async fn list_values(
     caller: Caller,
     Query(q): Query<ValuesQuery>,
 ) -> ApiResult<Json<Value>> {
-    let org = match &q.org {
-        Some(o) => Some(
-            haidang_core::orgs::resolve_org(state.store.as_ref(), o)
-                .await
-                .map_err(core_err(&caller))?
-                .ok_or_else(|| {
-                    ApiError::from_core(
-                        CoreError::validation("org", format!("unknown organisation '{o}'")),
-                        caller.lang,
-                    )
-                })?
-                .id,
-        ),
-        None => None,
-    };
+    let org = org_param(&state, &caller, q.org.as_deref()).await?;
     let filter = ValueFilter {
         code: q.code.clone(),
         unit_code: q.unit.clone(),
@@ -521,21 +522,7 @@ pub async fn owed(
     Query(q): Query<OwedQuery>,
 ) -> ApiResult<Json<Value>> {
     let day = day_of(&caller, q.date.as_deref())?;
-    let org = match &q.org {
-        Some(o) => Some(
-            haidang_core::orgs::resolve_org(state.store.as_ref(), o)
-                .await
-                .map_err(core_err(&caller))?
-                .ok_or_else(|| {
-                    ApiError::from_core(
-                        CoreError::validation("org", format!("unknown organisation '{o}'")),
-                        caller.lang,
-                    )
-                })?
-                .id,
-        ),
-        None => None,
-    };
+    let org = org_param(&state, &caller, q.org.as_deref()).await?;
     let list = state
         .indicators
         .owed(&caller.subject, day, q.ahead.unwrap_or(0).clamp(0, 366), org.as_deref())

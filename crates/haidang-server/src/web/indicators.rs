@@ -329,19 +329,14 @@ pub async fn submit(
     let rows = crate::indicator_files::owed_rows(&state, &org.id, &period)
         .into_iter()
         .map(|r| OwedRow {
-            code: r[0].clone(),
-            name: r[1].clone(),
-            unit: r[2].clone(),
-            unit_code: r[3].clone(),
-            unit_name: r[4].clone(),
-            period: r[5].clone(),
-            kind: match r[6].as_str() {
-                "Ước thực hiện" => "estimate",
-                "Kế hoạch" => "plan",
-                _ => "actual",
-            }
-            .into(),
-            value: r[7].clone(),
+            code: r.code,
+            name: r.name,
+            unit: r.unit,
+            unit_code: r.unit_code,
+            unit_name: r.unit_name,
+            period: r.period.to_string(),
+            kind: r.kind.as_str().into(),
+            value: r.value.map(|v| v.to_string()).unwrap_or_default(),
         })
         .collect();
     let can_review = c.subject.can(Action::ManageIndicators, None);
