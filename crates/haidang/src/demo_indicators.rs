@@ -198,8 +198,15 @@ pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
     state.indicators.set_targets(&supervisor, targets).await.map_err(|e| anyhow!("demo targets: {e}"))?;
     let book = state.indicators.book();
     let codes: BTreeSet<String> = book.indicators().map(|i| i.code.clone()).collect();
-    let published = state.indicators.publish(&codes, &(2024..=today.year()).collect()).await?;
-    tracing::info!(indicators = codes.len(), figures = figures.len(), published, "demo indicators loaded");
+    // Setting the targets published what they touched; this writes the rest (indicators without
+    // a target).
+    let rest = state.indicators.publish(&codes, &(2024..=today.year()).collect()).await?;
+    tracing::info!(
+        indicators = codes.len(),
+        figures = figures.len(),
+        without_target = rest,
+        "demo indicators loaded"
+    );
     Ok(true)
 }
 
