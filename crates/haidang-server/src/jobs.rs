@@ -1,5 +1,5 @@
-//! Background work: the history's retention on a timer, and the subscriptions' notifier and
-//! delivery beside the writers.
+//! Background work: the history's retention on a timer, the subscriptions' notifier and
+//! delivery beside the writers, and the indicators' reminders and real-time figures.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -117,6 +117,39 @@ pub async fn run_checkpoints(state: Arc<AppState>) {
         tick.tick().await;
         if let Err(e) = state.store.checkpoint().await {
             tracing::debug!(error = %e, "WAL checkpoint skipped; tried again shortly");
+        }
+    }
+}
+
+/// How often the reminders of figures coming due are looked for: each is sent once.
+const REMINDERS_EVERY: Duration = Duration::from_secs(3600);
+
+/// Reminds organisations of indicator figures coming due, at start and then hourly, until
+/// aborted.
+pub async fn run_indicator_reminders(state: Arc<AppState>) {
+    let mut tick = tokio::time::interval(REMINDERS_EVERY);
+    loop {
+        tick.tick().await;
+        match state.indicators.send_reminders().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sent = n, "indicator reminders sent"),
+            Err(e) => tracing::warn!(error = %e, "indicator reminders not sent; tried again within the hour"),
+        }
+    }
+}
+
+/// Computes the real-time indicators from the hub every `indicators.realtime_every_secs`,
+/// until aborted.
+pub async fn run_realtime_indicators(state: Arc<AppState>) {
+    let every = Duration::from_secs(state.config.indicators.realtime_every_secs.max(1));
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match state.indicators.compute_realtime(haidang_core::time::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(figures = n, "real-time indicators computed"),
+            Err(e) => tracing::warn!(error = %e, "real-time indicators not computed; tried again shortly"),
         }
     }
 }

@@ -125,6 +125,9 @@ pub async fn rebuild_unit_index(state: &AppState) -> CoreResult<usize> {
     state.set_unit_index(index);
     // Entities are filed under the commune they lie in: the new boundaries may move some.
     state.hub.refile_all().await.map_err(|e| haidang_core::CoreError::Internal(e.to_string()))?;
+    // The indicators' communes are today's units of the province: new ones take figures and
+    // targets from now on.
+    state.indicators.reload().await?;
     Ok(n)
 }
 
@@ -155,6 +158,8 @@ pub async fn launch(
     let dead_letters = tokio::spawn(jobs::run_dead_letter_pruning(state.clone()));
     let checkpoints = tokio::spawn(jobs::run_checkpoints(state.clone()));
     let retention = tokio::spawn(jobs::run_retention(state.clone()));
+    let reminders = tokio::spawn(jobs::run_indicator_reminders(state.clone()));
+    let realtime = tokio::spawn(jobs::run_realtime_indicators(state.clone()));
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
     let watcher = handle.clone();
@@ -171,6 +176,8 @@ pub async fn launch(
         None => axum_server::from_tcp(listener).handle(handle).serve(service).await,
     };
     retention.abort();
+    reminders.abort();
+    realtime.abort();
     dead_letters.abort();
     checkpoints.abort();
     // Requests are done: publish and match what they committed, then stop the relay, the

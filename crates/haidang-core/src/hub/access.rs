@@ -68,6 +68,12 @@ impl HubService {
         }
     }
 
+    /// The entities of type `type_iri` (expanded) with their units, in creation order: what a
+    /// real-time indicator reads.
+    pub fn placed_of_type(&self, type_iri: &str) -> Vec<(String, Vec<String>)> {
+        read(&self.index).placed_of_type(type_iri)
+    }
+
     /// Replaces the catalog; the entities of `types` (those whose datasets changed) are filed
     /// again by the writer, between two groups, so no write is filed under a mix of both.
     pub async fn set_catalog(&self, catalog: Catalog, types: Vec<String>) -> HubResult<()> {

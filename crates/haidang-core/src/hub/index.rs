@@ -328,12 +328,24 @@ impl EntityIndex {
             .collect()
     }
 
-    /// The ids of the entities belonging to dataset `n`, in creation order.
+    /// The ids of the entities belonging to dataset `n`, with their units, in creation order.
     pub fn members_of(&self, n: u32) -> Vec<(String, Vec<String>)> {
+        self.placed(|s| s.datasets.contains(&n))
+    }
+
+    /// The ids of the entities of type `type_iri`, with their units, in creation order.
+    pub fn placed_of_type(&self, type_iri: &str) -> Vec<(String, Vec<String>)> {
+        match self.types.get(type_iri) {
+            Some(t) => self.placed(|s| s.types.contains(&t)),
+            None => Vec::new(),
+        }
+    }
+
+    fn placed(&self, keep: impl Fn(&Slot) -> bool) -> Vec<(String, Vec<String>)> {
         self.slots
             .iter()
             .flatten()
-            .filter(|s| s.datasets.contains(&n))
+            .filter(|s| keep(s))
             .map(|s| (s.id.to_string(), s.units.iter().map(|u| self.units.name(*u).to_string()).collect()))
             .collect()
     }

@@ -14,6 +14,7 @@ pub mod model;
 pub mod overview;
 pub mod period;
 pub mod publish;
+pub mod realtime;
 pub mod requests;
 pub mod schedule;
 pub mod service;

@@ -42,6 +42,8 @@ pub struct IndicatorsConfig {
     pub close_after_days: i64,
     /// Days before a due date the owing organisation is reminded (on the event bus).
     pub remind_days: i64,
+    /// Seconds between two computations of the real-time indicators from the hub.
+    pub realtime_every_secs: u64,
 }
 
 impl Default for IndicatorsConfig {
@@ -53,6 +55,7 @@ impl Default for IndicatorsConfig {
             due_day_year: 20,
             close_after_days: 90,
             remind_days: 3,
+            realtime_every_secs: 600,
         }
     }
 }

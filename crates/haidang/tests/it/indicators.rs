@@ -284,3 +284,103 @@ async fn figures_are_checked_reviewed_and_revised() {
         assert_eq!(r["answer_value"], 250.0);
     }
 }
+
+/// A noise sensor at `at_station`'s place with one LAeq reading observed at `at`.
+fn noise(id: &str, place: &Value, laeq: f64, at: &str) -> Value {
+    json!({"id": id, "type": "NoiseLevelObserved",
+           "LAeq": {"type": "Property", "value": laeq, "observedAt": at},
+           "dateObservedFrom": {"type": "Property", "value": at},
+           "dateObservedTo": {"type": "Property", "value": at},
+           "location": {"type": "GeoProperty", "value": place}})
+}
+
+#[tokio::test]
+async fn a_real_time_indicator_is_computed_from_the_hub() {
+    for backend in backends() {
+        let store = TestStore::new(backend).await;
+        let mut config = store.config();
+        config.indicators.realtime_every_secs = 1;
+        let app = TestApp::spawn_config(store, config, true).await;
+        let sup = app.signed_in("supervisor").await;
+        let officer = app.signed_in("officer").await;
+        let spec = json!({"code": "test.on_24h", "name_vi": "Độ ồn trung bình 24 giờ", "group": "environment",
+            "unit": "dB(A)", "owner_org": "so-nn-mt", "frequency": "real_time", "level": "commune",
+            "rollup": "mean", "accumulation": "point_in_time", "direction": "lower_is_better", "min": 0, "max": 200,
+            "realtime": {"entity_type": "NoiseLevelObserved", "attribute": "LAeq", "window_hours": 24,
+                         "aggregate": "mean"}});
+        let (status, created) = post(&sup, &app, "/api/v1/indicators", spec).await;
+        assert_eq!(status, 201, "{created}");
+
+        // Sensors where the demo's air stations of Tân Phong (03408) and Đoàn Kết (03388) are.
+        let place = |id: &str| {
+            let app = &app;
+            let sup = &sup;
+            let id = id.to_string();
+            async move {
+                let (_, e) =
+                    get(sup, app, &format!("/ngsi-ld/v1/entities/urn:ngsi-ld:AirQualityObserved:{id}")).await;
+                e["location"]["value"].clone()
+            }
+        };
+        let tan_phong = place("kk-tan-phong").await;
+        let doan_ket = place("kk-doan-ket").await;
+        assert_eq!(tan_phong["type"], "Point", "{tan_phong}");
+        let now = jiff::Timestamp::now();
+        let ago = |h: f64| (now - jiff::SignedDuration::from_secs_f64(h * 3600.0)).to_string();
+        // Tân Phong: one sensor at 60 then 80 (its mean 70), another at 50: the commune's 60,
+        // each sensor counted once. Đoàn Kết: 90 a day and a half ago (outside the window), 40
+        // now, and a 500 no ear could stand (outside the indicator's range, a fault): 40.
+        let writes = [
+            noise("urn:ngsi-ld:NoiseLevelObserved:tp-1", &tan_phong, 60.0, &ago(2.0)),
+            noise("urn:ngsi-ld:NoiseLevelObserved:tp-1", &tan_phong, 80.0, &ago(1.0)),
+            noise("urn:ngsi-ld:NoiseLevelObserved:tp-2", &tan_phong, 50.0, &ago(0.5)),
+            noise("urn:ngsi-ld:NoiseLevelObserved:dk-1", &doan_ket, 90.0, &ago(36.0)),
+            noise("urn:ngsi-ld:NoiseLevelObserved:dk-1", &doan_ket, 40.0, &ago(0.2)),
+            noise("urn:ngsi-ld:NoiseLevelObserved:dk-1", &doan_ket, 500.0, &ago(0.1)),
+        ];
+        for w in writes {
+            let res =
+                send(&officer, &app, Method::POST, "/ngsi-ld/v1/entityOperations/upsert", Some(json!([w])))
+                    .await;
+            // 201 or 204: every entity written (a 207 would carry errors).
+            assert!(matches!(res.status().as_u16(), 201 | 204), "{}", res.text().await.unwrap());
+        }
+
+        let today =
+            jiff::Zoned::now().with_time_zone(jiff::tz::TimeZone::get("Asia/Ho_Chi_Minh").unwrap()).date();
+        let month = format!("{}-{:02}", today.year(), today.month());
+        let figure = |unit: &'static str| {
+            let (app, sup, month) = (&app, &sup, month.clone());
+            async move {
+                let path = format!("/api/v1/indicators/test.on_24h/evaluation?period={month}&unit={unit}");
+                for _ in 0..100 {
+                    let (_, e) = get(sup, app, &path).await;
+                    if !e["value"].is_null() {
+                        return e;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                panic!("no figure computed for {unit}");
+            }
+        };
+        assert_eq!(figure("03408").await["value"], 60.0);
+        assert_eq!(figure("03388").await["value"], 40.0);
+        // The province is the mean of its communes' figures, and meets a limit of 70.
+        let res = send(
+            &sup,
+            &app,
+            Method::PUT,
+            "/api/v1/indicators/targets",
+            Some(json!([{"code": "test.on_24h", "year": today.year(), "value": 70}])),
+        )
+        .await;
+        assert_eq!(res.status(), 200);
+        let province = figure("12").await;
+        assert_eq!(province["value"], 50.0, "{province}");
+        assert_eq!(province["status"], "on_track", "{province}");
+        let (_, values) = get(&sup, &app, "/api/v1/indicators/values?code=test.on_24h").await;
+        let values = values.as_array().unwrap();
+        assert_eq!(values.len(), 2, "{values:?}");
+        assert!(values.iter().all(|v| v["computed"] == true && v["state"] == "approved"), "{values:?}");
+    }
+}
