@@ -49,3 +49,18 @@ impl AppState {
         self.unit_directory.replace(index);
     }
 }
+
+impl AppState {
+    /// Everything late at `at`: the hub's datasets and the organisations' indicator figures,
+    /// longest late first. The quality page and `/api/v1/quality/overdue` show the same list.
+    pub async fn overdue(
+        &self,
+        by: &haidang_core::accounts::Subject,
+        at: jiff::Timestamp,
+    ) -> haidang_core::error::CoreResult<Vec<haidang_core::datasets::assess::Overdue>> {
+        let mut list = self.datasets.overdue(by, at).await?;
+        list.extend(self.indicators.overdue(by, at).await?);
+        list.sort_by_key(|o| o.since);
+        Ok(list)
+    }
+}

@@ -45,9 +45,21 @@ pub struct OrgQuality {
     pub scores: Scores,
 }
 
-/// A dataset whose data is late: due since `since`, `late` of its expected entities behind.
+/// What owes late data: a dataset of the hub, or an organisation's indicator figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OverdueSource {
+    Dataset,
+    Indicators,
+}
+
+/// Data that is late: due since `since`, `late` of its `expected` entities (or figures)
+/// behind. Indicator figures are listed under `dataset_id` "indicators" with their `period`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Overdue {
+    pub source: OverdueSource,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub period: Option<String>,
     pub dataset_id: String,
     pub dataset_name: String,
     pub provider_org: String,
@@ -215,6 +227,8 @@ impl DatasetService {
                 let due = next_deadline(d, last_form.unwrap_or(start), last_form.is_some());
                 if due <= at {
                     out.push(Overdue {
+                        source: OverdueSource::Dataset,
+                        period: None,
                         dataset_id: d.id.clone(),
                         dataset_name: d.name.clone(),
                         provider_org: d.provider_org.clone(),
@@ -260,6 +274,8 @@ impl DatasetService {
             // Nothing is owed from before the approval: a deadline missed earlier counts from it.
             if let Some(since) = deadlines.iter().min().map(|due| (*due).max(start)) {
                 out.push(Overdue {
+                    source: OverdueSource::Dataset,
+                    period: None,
                     dataset_id: d.id.clone(),
                     dataset_name: d.name.clone(),
                     provider_org: d.provider_org.clone(),

@@ -75,6 +75,15 @@ impl PeriodKind {
     fn months(&self) -> u8 {
         12 / self.per_year()
     }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PeriodKind::Month => "month",
+            PeriodKind::Quarter => "quarter",
+            PeriodKind::Half => "half",
+            PeriodKind::Year => "year",
+        }
+    }
 }
 
 /// One period: `index` counts from 1 within the year.

@@ -13,6 +13,7 @@ use super::period::Period;
 use super::service::{today, IndicatorService};
 use crate::accounts::{Action, Subject};
 use crate::audit::{Actor, AuditEvent, Outcome};
+use crate::datasets::assess::{Overdue, OverdueSource};
 use crate::error::CoreResult;
 use crate::repo::ValueFilter;
 use crate::time::now;
@@ -26,6 +27,8 @@ pub struct Owed {
     pub due_on: Date,
     /// Indicators (and units) with nothing sent yet.
     pub missing: Vec<(String, String)>,
+    /// How many figures are owed in all for this period and kind, sent or not.
+    pub expected: usize,
     pub overdue: bool,
 }
 
@@ -74,6 +77,16 @@ impl IndicatorService {
                     if due > horizon || (vk == ValueKind::Estimate && day > actual_due) {
                         continue;
                     }
+                    let entry = owed.entry((def.owner_org.clone(), period, vk)).or_insert_with(|| Owed {
+                        org_id: def.owner_org.clone(),
+                        period,
+                        kind: vk,
+                        due_on: due,
+                        missing: vec![],
+                        expected: 0,
+                        overdue: day > due,
+                    });
+                    entry.expected += units.len();
                     for unit in &units {
                         let state =
                             sent.get(&(ind.code.clone(), (*unit).clone(), period.to_string(), vk.as_str()));
@@ -86,22 +99,48 @@ impl IndicatorService {
                         if done(state) || done(actual) {
                             continue;
                         }
-                        owed.entry((def.owner_org.clone(), period, vk))
-                            .or_insert_with(|| Owed {
-                                org_id: def.owner_org.clone(),
-                                period,
-                                kind: vk,
-                                due_on: due,
-                                missing: vec![],
-                                overdue: day > due,
-                            })
-                            .missing
-                            .push((ind.code.clone(), (*unit).clone()));
+                        entry.missing.push((ind.code.clone(), (*unit).clone()));
                     }
                 }
             }
         }
-        Ok(owed.into_values().collect())
+        Ok(owed.into_values().filter(|o| !o.missing.is_empty()).collect())
+    }
+
+    /// The figures overdue at `at`, one row per organisation, period and kind, in the hub's
+    /// overdue list's shape: they feed the same "đủ, sống" view as the datasets.
+    pub async fn overdue(&self, by: &Subject, at: jiff::Timestamp) -> CoreResult<Vec<Overdue>> {
+        let tz = crate::time::local_tz();
+        let day = at.to_zoned(tz.clone()).date();
+        let mut out = Vec::new();
+        for o in self.owed(by, day, 0, None).await?.into_iter().filter(|o| o.overdue) {
+            // Late from the first moment of the day after the due day, in Vietnam.
+            let since = o
+                .due_on
+                .tomorrow()
+                .ok()
+                .and_then(|d| d.to_zoned(tz.clone()).ok())
+                .map(|z| z.timestamp())
+                .unwrap_or(at);
+            let kind = match o.kind {
+                ValueKind::Plan => "kế hoạch",
+                ValueKind::Estimate => "ước thực hiện",
+                ValueKind::Actual => "thực hiện",
+            };
+            out.push(Overdue {
+                source: OverdueSource::Indicators,
+                period: Some(o.period.to_string()),
+                dataset_id: "indicators".into(),
+                dataset_name: format!("Chỉ số giám sát: {} ({kind})", o.period.label_vi()),
+                provider_org: o.org_id,
+                frequency: o.period.kind.as_str().to_string(),
+                since,
+                last_update: None,
+                late: o.missing.len(),
+                expected: o.expected,
+            });
+        }
+        Ok(out)
     }
 
     /// Sends each reminder due (once per organisation, period and kind) as an audit record the

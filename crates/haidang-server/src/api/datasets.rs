@@ -288,11 +288,7 @@ pub async fn ranking(
 /// Which organisation owes which data since when.
 #[utoipa::path(get, path = "/api/v1/quality/overdue", tag = "datasets", responses((status = 200, body = serde_json::Value)))]
 pub async fn overdue(State(state): State<Arc<AppState>>, caller: Caller) -> ApiResult<Json<Value>> {
-    let list = state
-        .datasets
-        .overdue(&caller.subject, haidang_core::time::now())
-        .await
-        .map_err(core_err(&caller))?;
+    let list = state.overdue(&caller.subject, haidang_core::time::now()).await.map_err(core_err(&caller))?;
     Ok(Json(json!(list)))
 }
 

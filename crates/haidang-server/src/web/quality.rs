@@ -8,6 +8,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
 use haidang_core::accounts::Action;
+use haidang_core::datasets::assess::OverdueSource;
 use haidang_core::time::{format_local, now};
 
 use super::datasets::{org_names, score_cells, ScoreCells};
@@ -65,14 +66,18 @@ pub async fn quality(
         })
         .collect();
     let overdue = state
-        .datasets
         .overdue(&c.subject, at)
         .await
         .unwrap_or_default()
         .into_iter()
         .map(|o| OverdueRow {
+            href: match (o.source, &o.period) {
+                (OverdueSource::Indicators, Some(p)) => {
+                    format!("/indicators/submit?org={}&period={p}", o.provider_org)
+                }
+                _ => format!("/data/datasets/{}", o.dataset_id),
+            },
             org: names.get(&o.provider_org).cloned().unwrap_or(o.provider_org),
-            href: format!("/data/datasets/{}", o.dataset_id),
             dataset: o.dataset_name,
             since: format_local(o.since),
             hours: format_number_in(lang, at.duration_since(o.since).as_secs_f64() / 3600.0, 1),
