@@ -44,6 +44,9 @@ struct Shape {
     noise: f64,
     #[serde(default)]
     outcome: String,
+    /// A fixed target (a real-time indicator has no figures to set one from when the demo
+    /// starts: its target is the national limit).
+    target: Option<f64>,
 }
 
 /// A repeatable number in [0, 1) for a name: the demo is the same on every machine.
@@ -218,7 +221,19 @@ fn targets(state: &AppState, entries: &[Entry]) -> Vec<TargetSpec> {
     let day = today();
     let outcomes: HashMap<&str, &str> =
         entries.iter().filter_map(|e| Some((e.spec.code.as_deref()?, e.demo.outcome.as_str()))).collect();
-    let mut out = Vec::new();
+    let mut out: Vec<TargetSpec> = entries
+        .iter()
+        .filter_map(|e| {
+            Some(TargetSpec {
+                code: e.spec.code.clone()?,
+                year: day.year(),
+                unit_code: None,
+                value: e.demo.target?,
+                baseline: None,
+                source: Some("QCVN 05:2023/BTNMT, giới hạn trung bình 24 giờ".into()),
+            })
+        })
+        .collect();
     for ind in book.indicators() {
         let Some(def) = ind.current() else { continue };
         let unit = book.province.clone();
