@@ -121,13 +121,12 @@ pub async fn run_checkpoints(state: Arc<AppState>) {
     }
 }
 
-/// How often the reminders of figures coming due are looked for: each is sent once.
-const REMINDERS_EVERY: Duration = Duration::from_secs(3600);
-
-/// Reminds organisations of indicator figures coming due, at start and then hourly, until
-/// aborted.
+/// Reminds organisations of indicator figures coming due, at start and then every
+/// `indicators.remind_every_secs` (hourly by default; each reminder is sent once), until aborted.
 pub async fn run_indicator_reminders(state: Arc<AppState>) {
-    let mut tick = tokio::time::interval(REMINDERS_EVERY);
+    let every = Duration::from_secs(state.config.indicators.remind_every_secs.max(1));
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
         match state.indicators.send_reminders().await {

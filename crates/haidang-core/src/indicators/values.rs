@@ -95,7 +95,6 @@ impl IndicatorService {
             return Err(CoreError::validation("values", "no figures were sent"));
         }
         let book = self.book();
-        let today = today();
         let mut errors = prior;
         let mut checked: Vec<(ValueKey, &FigureSpec, String, u32)> = Vec::new();
         let mut seen = BTreeSet::new();
@@ -103,102 +102,16 @@ impl IndicatorService {
             let row = f.row.unwrap_or(i + 1);
             let mut refuse =
                 |field: &str, message: String| errors.push(FigureError { row, field: field.into(), message });
-            let Some(ind) = book.indicator(&f.code).filter(|i| !i.retired) else {
-                refuse("code", format!("unknown indicator '{}'", f.code));
-                continue;
-            };
-            let Some(period) = Period::parse(&f.period) else {
-                refuse("period", format!("'{}' is not a period (2026-11, 2026-Q3, 2026-H1, 2026)", f.period));
-                continue;
-            };
-            let Some(def) = ind.for_period(&period) else { continue };
-            let Some(kind) = ValueKind::parse(&f.kind) else {
-                refuse("kind", format!("'{}' is not one of plan, estimate, actual", f.kind));
-                continue;
-            };
-            let unit = f.unit_code.clone().unwrap_or_else(|| book.province.clone());
-            if !book.has_unit(&unit) {
-                refuse("unit_code", format!("unknown unit '{unit}'"));
-                continue;
-            }
-            if period.kind != def.frequency.period_kind() {
-                refuse(
-                    "period",
-                    format!("'{}' is reported by {}, not by this period", f.code, def.frequency.as_str()),
-                );
-                continue;
-            }
-            if !def.is_entered() {
-                refuse("code", format!("'{}' is computed (by formula or from the hub), not entered", f.code));
-                continue;
-            }
-            let is_province = unit == book.province;
-            if def.level == Level::Province && !is_province {
-                refuse("unit_code", format!("'{}' is reported for the province only", f.code));
-                continue;
-            }
-            if def.level == Level::Commune && is_province && def.rollup != super::model::Rollup::None {
-                refuse(
-                    "unit_code",
-                    format!("'{}' is reported by the communes; the province figure is their total", f.code),
-                );
-                continue;
-            }
-            if !by.can(Action::SubmitData, Some(&def.owner_org)) {
-                refuse("code", format!("'{}' is owed by another organisation", f.code));
-                continue;
-            }
-            if let Some(u) = f.unit_of_measure.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
-                if !u.eq_ignore_ascii_case(&def.unit) {
-                    refuse("unit_of_measure", format!("'{u}' is not the indicator's unit '{}'", def.unit));
+            let checked_row = match self.check_figure(&book, by, f, row, Rules::Submission) {
+                Ok(c) => c,
+                Err(e) => {
+                    errors.push(e);
                     continue;
                 }
-            }
-            // Future and closed periods. A plan may be set ahead, up to the end of next year.
-            let too_early = match kind {
-                ValueKind::Plan => period.year > today.year() + 1,
-                ValueKind::Estimate => period.first_day() > today,
-                ValueKind::Actual => period.end() > today,
             };
-            if too_early {
-                let why = match kind {
-                    ValueKind::Actual if period.first_day() <= today => {
-                        format!(
-                            "{} has not ended yet: send an estimate (ước thực hiện) until it has",
-                            period.label_vi()
-                        )
-                    }
-                    _ => format!("{} is in the future", period.label_vi()),
-                };
-                refuse("period", why);
-                continue;
-            }
-            let closes = self.closes_on(&period);
-            if today > closes {
-                refuse(
-                    "period",
-                    format!(
-                        "{} closed on {}: figures are no longer taken",
-                        period.label_vi(),
-                        closes.strftime("%d/%m/%Y")
-                    ),
-                );
-                continue;
-            }
-            if !f.value.is_finite() {
-                refuse("value", "must be a number".into());
-                continue;
-            }
-            if def.min.is_some_and(|m| f.value < m) || def.max.is_some_and(|m| f.value > m) {
-                let range = format!(
-                    "{} – {}",
-                    def.min.map(|m| m.to_string()).unwrap_or("…".into()),
-                    def.max.map(|m| m.to_string()).unwrap_or("…".into())
-                );
-                refuse("value", format!("{} is outside the indicator's range {range}", f.value));
-                continue;
-            }
-            let key = ValueKey { code: f.code.clone(), unit_code: unit, period, kind };
+            let Checked { key, org, version, change_share } = checked_row;
+            let period = key.period;
+            let kind = key.kind;
             if !seen.insert(key.clone()) {
                 refuse(
                     "period",
@@ -215,15 +128,15 @@ impl IndicatorService {
                 });
                 if let Some(p) = prev.filter(|p| *p != 0.0) {
                     let moved = (f.value - p).abs() / p.abs();
-                    if moved > def.change_share {
+                    if moved > change_share {
                         refuse("comment", format!(
                             "the figure moves {:.0}% from the previous period ({p}): a comment is required above {:.0}%",
-                            moved * 100.0, def.change_share * 100.0));
+                            moved * 100.0, change_share * 100.0));
                         continue;
                     }
                 }
             }
-            checked.push((key, f, def.owner_org.clone(), def.version));
+            checked.push((key, f, org, version));
         }
         if !errors.is_empty() {
             errors.sort_by_key(|e| e.row);
@@ -291,12 +204,13 @@ impl IndicatorService {
         keys: impl Iterator<Item = &'a ValueKey>,
     ) -> CoreResult<HashMap<ValueKey, Value>> {
         let mut out = HashMap::new();
-        let keys: Vec<&ValueKey> = keys.collect();
+        // A set: an import checks tens of thousands of keys against every figure of their codes.
+        let keys: std::collections::HashSet<&ValueKey> = keys.collect();
         let codes: BTreeSet<&str> = keys.iter().map(|k| k.code.as_str()).collect();
         for code in codes {
             let filter = ValueFilter { code: Some(code.to_string()), ..Default::default() };
             for v in self.repo.list_values(&filter).await? {
-                if keys.contains(&&v.key) {
+                if keys.contains(&v.key) {
                     out.insert(v.key.clone(), v);
                 }
             }
@@ -396,6 +310,66 @@ impl IndicatorService {
         Ok(values.len())
     }
 
+    /// Imports the figures of closed periods from the old reporting system: every row checked as
+    /// a submission's is except the period's closing date and who owes it, all or nothing;
+    /// they are kept approved, as revision 1, with `source` as the reason.
+    pub async fn import_history(
+        &self,
+        by: &Subject,
+        figures: &[FigureSpec],
+        source: &str,
+    ) -> CoreResult<SubmitOutcome> {
+        by.require(Action::ManageIndicators, None)?;
+        if figures.is_empty() {
+            return Err(CoreError::validation("values", "no figures were sent"));
+        }
+        if source.trim().is_empty() {
+            return Err(CoreError::validation("source", "say where the figures come from"));
+        }
+        let book = self.book();
+        let mut errors = Vec::new();
+        let mut seen = BTreeSet::new();
+        let mut checked = Vec::with_capacity(figures.len());
+        for (i, f) in figures.iter().enumerate() {
+            let row = f.row.unwrap_or(i + 1);
+            match self.check_figure(&book, by, f, row, Rules::History) {
+                Ok(c) if !seen.insert(c.key.clone()) => errors.push(FigureError {
+                    row,
+                    field: "period".into(),
+                    message: format!(
+                        "'{}' for {} appears twice in this batch",
+                        f.code,
+                        c.key.period.label_vi()
+                    ),
+                }),
+                Ok(c) => checked.push((c.key, f.value)),
+                Err(e) => errors.push(e),
+            }
+        }
+        // An import never writes over a figure already kept: that is a revision, with its reason.
+        let existing = self.current_values(checked.iter().map(|(k, _)| k)).await?;
+        for (i, (key, _)) in checked.iter().enumerate() {
+            if existing.contains_key(key) {
+                errors.push(FigureError {
+                    row: figures.get(i).and_then(|f| f.row).unwrap_or(i + 1),
+                    field: "period".into(),
+                    message: format!(
+                        "'{}' in {} for {} is already recorded: revise it instead",
+                        key.code,
+                        key.unit_code,
+                        key.period.label_vi()
+                    ),
+                });
+            }
+        }
+        if !errors.is_empty() {
+            errors.sort_by_key(|e| e.row);
+            return Ok(SubmitOutcome::Refused { errors });
+        }
+        let count = self.load_history(by, &checked, source.trim()).await?;
+        Ok(SubmitOutcome::Accepted { count })
+    }
+
     /// Loads approved historical figures in one step (a migration from the old reporting
     /// system, the demo): no period rule applies, every figure is kept as revision 1, approved.
     pub async fn load_history(
@@ -444,5 +418,135 @@ impl IndicatorService {
         self.repo.save_values(&values, &revisions, Some(&event)).await?;
         self.reload().await?;
         Ok(values.len())
+    }
+}
+
+/// Which rules a figure is checked against: a submission's, or a history import's (a migration
+/// from the old reporting system, for periods long closed, by whoever manages the catalog).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rules {
+    Submission,
+    History,
+}
+
+/// A figure that passed the checks of its own row.
+pub(crate) struct Checked {
+    pub key: ValueKey,
+    pub org: String,
+    pub version: u32,
+    pub change_share: f64,
+}
+
+impl IndicatorService {
+    /// The checks of one row that need nothing but the book: the indicator, period, kind and
+    /// unit exist and fit together, the value is in range, and (for a submission) the sender
+    /// owes it and its period is open.
+    pub(crate) fn check_figure(
+        &self,
+        book: &super::book::Book,
+        by: &Subject,
+        f: &FigureSpec,
+        row: usize,
+        rules: Rules,
+    ) -> Result<Checked, FigureError> {
+        let refuse = |field: &str, message: String| FigureError { row, field: field.into(), message };
+        let today = today();
+        let Some(ind) = book.indicator(&f.code).filter(|i| !i.retired) else {
+            return Err(refuse("code", format!("unknown indicator '{}'", f.code)));
+        };
+        let Some(period) = Period::parse(&f.period) else {
+            return Err(refuse(
+                "period",
+                format!("'{}' is not a period (2026-11, 2026-Q3, 2026-H1, 2026)", f.period),
+            ));
+        };
+        let Some(def) = ind.for_period(&period) else {
+            return Err(refuse(
+                "period",
+                format!("'{}' was not defined yet for {}", f.code, period.label_vi()),
+            ));
+        };
+        let Some(kind) = ValueKind::parse(&f.kind) else {
+            return Err(refuse("kind", format!("'{}' is not one of plan, estimate, actual", f.kind)));
+        };
+        let unit = f.unit_code.clone().unwrap_or_else(|| book.province.clone());
+        if !book.has_unit(&unit) {
+            return Err(refuse("unit_code", format!("unknown unit '{unit}'")));
+        }
+        if period.kind != def.frequency.period_kind() {
+            return Err(refuse(
+                "period",
+                format!("'{}' is reported by {}, not by this period", f.code, def.frequency.as_str()),
+            ));
+        }
+        if !def.is_entered() {
+            return Err(refuse(
+                "code",
+                format!("'{}' is computed (by formula or from the hub), not entered", f.code),
+            ));
+        }
+        let is_province = unit == book.province;
+        if def.level == Level::Province && !is_province {
+            return Err(refuse("unit_code", format!("'{}' is reported for the province only", f.code)));
+        }
+        if def.level == Level::Commune && is_province && def.rollup != super::model::Rollup::None {
+            return Err(refuse(
+                "unit_code",
+                format!("'{}' is reported by the communes; the province figure is their total", f.code),
+            ));
+        }
+        if rules == Rules::Submission && !by.can(Action::SubmitData, Some(&def.owner_org)) {
+            return Err(refuse("code", format!("'{}' is owed by another organisation", f.code)));
+        }
+        if let Some(u) = f.unit_of_measure.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+            if !u.eq_ignore_ascii_case(&def.unit) {
+                return Err(refuse(
+                    "unit_of_measure",
+                    format!("'{u}' is not the indicator's unit '{}'", def.unit),
+                ));
+            }
+        }
+        // Future and closed periods. A plan may be set ahead, up to the end of next year.
+        let too_early = match kind {
+            ValueKind::Plan => period.year > today.year() + 1,
+            ValueKind::Estimate => period.first_day() > today,
+            ValueKind::Actual => period.end() > today,
+        };
+        if too_early {
+            let why = match kind {
+                ValueKind::Actual if period.first_day() <= today => {
+                    format!(
+                        "{} has not ended yet: send an estimate (ước thực hiện) until it has",
+                        period.label_vi()
+                    )
+                }
+                _ => format!("{} is in the future", period.label_vi()),
+            };
+            return Err(refuse("period", why));
+        }
+        let closes = self.closes_on(&period);
+        if rules == Rules::Submission && today > closes {
+            return Err(refuse(
+                "period",
+                format!(
+                    "{} closed on {}: figures are no longer taken",
+                    period.label_vi(),
+                    closes.strftime("%d/%m/%Y")
+                ),
+            ));
+        }
+        if !f.value.is_finite() {
+            return Err(refuse("value", "must be a number".into()));
+        }
+        if def.min.is_some_and(|m| f.value < m) || def.max.is_some_and(|m| f.value > m) {
+            let range = format!(
+                "{} – {}",
+                def.min.map(|m| m.to_string()).unwrap_or("…".into()),
+                def.max.map(|m| m.to_string()).unwrap_or("…".into())
+            );
+            return Err(refuse("value", format!("{} is outside the indicator's range {range}", f.value)));
+        }
+        let key = ValueKey { code: f.code.clone(), unit_code: unit, period, kind };
+        Ok(Checked { key, org: def.owner_org.clone(), version: def.version, change_share: def.change_share })
     }
 }

@@ -378,6 +378,36 @@ pub async fn submit(
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
+pub struct HistoryBody {
+    #[schema(value_type = Vec<Object>)]
+    pub values: Vec<haidang_core::indicators::values::FigureSpec>,
+    /// Where the figures come from ("Hệ thống báo cáo cũ, xuất ngày …"), kept as their reason.
+    pub source: String,
+}
+
+/// Imports figures of closed periods from an old reporting system (catalog managers only): all or
+/// nothing, every error named by its row; a figure already kept is refused (revise it instead).
+#[utoipa::path(post, path = "/api/v1/indicators/history", tag = "indicators", request_body = HistoryBody,
+    responses((status = 201, body = serde_json::Value), (status = 422, body = serde_json::Value)))]
+pub async fn import_history(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    JsonBody(body): JsonBody<HistoryBody>,
+) -> ApiResult<Response> {
+    match state
+        .indicators
+        .import_history(&caller.subject, &body.values, &body.source)
+        .await
+        .map_err(core_err(&caller))?
+    {
+        SubmitOutcome::Accepted { count } => {
+            Ok((StatusCode::CREATED, Json(json!({"accepted": count}))).into_response())
+        }
+        SubmitOutcome::Refused { errors } => Ok(refused(&caller, &errors)),
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ReviewBody {
     #[schema(value_type = Vec<Object>)]
     pub keys: Vec<ValueKey>,

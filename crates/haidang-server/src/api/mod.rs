@@ -87,6 +87,7 @@ pub fn router() -> (axum::Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(indicators::query))
         .routes(routes!(indicators::list_values, indicators::submit))
         .routes(routes!(indicators::review))
+        .routes(routes!(indicators::import_history))
         .routes(routes!(indicators::revisions))
         .routes(routes!(indicators::form_template, indicators::form_upload))
         .routes(routes!(indicators::export))

@@ -44,6 +44,8 @@ pub struct IndicatorsConfig {
     pub remind_days: i64,
     /// Seconds between two computations of the real-time indicators from the hub.
     pub realtime_every_secs: u64,
+    /// Seconds between two rounds of reminders (each reminder still goes out once).
+    pub remind_every_secs: u64,
 }
 
 impl Default for IndicatorsConfig {
@@ -56,6 +58,7 @@ impl Default for IndicatorsConfig {
             close_after_days: 90,
             remind_days: 3,
             realtime_every_secs: 600,
+            remind_every_secs: 3600,
         }
     }
 }

@@ -384,3 +384,97 @@ async fn a_real_time_indicator_is_computed_from_the_hub() {
         assert!(values.iter().all(|v| v["computed"] == true && v["state"] == "approved"), "{values:?}");
     }
 }
+
+#[tokio::test]
+async fn owed_figures_are_overdue_reminded_and_old_ones_imported_all_or_nothing() {
+    for backend in backends() {
+        let store = TestStore::new(backend).await;
+        let mut config = store.config();
+        // Every figure due within a month is reminded of, looked for every second.
+        config.indicators.remind_days = 31;
+        config.indicators.remind_every_secs = 1;
+        let app = TestApp::spawn_config(store, config, true).await;
+        let sup = app.signed_in("supervisor").await;
+        let today =
+            jiff::Zoned::now().with_time_zone(jiff::tz::TimeZone::get("Asia/Ho_Chi_Minh").unwrap()).date();
+        let month = |back: i32| {
+            let d = today.first_of_month().checked_sub(jiff::Span::new().months(back)).unwrap();
+            format!("{}-{:02}", d.year(), d.month())
+        };
+        let (two_ago, three_ago) = (month(2), month(3));
+        let spec = json!({"code": "test.rac_thu_gom", "name_vi": "Tỷ lệ rác thải được thu gom", "group": "environment",
+            "unit": "%", "owner_org": "so-nn-mt", "frequency": "month", "level": "province", "rollup": "none",
+            "accumulation": "point_in_time", "direction": "higher_is_better", "min": 0, "max": 100,
+            "valid_from": month(6)});
+        let (status, created) = post(&sup, &app, "/api/v1/indicators", spec).await;
+        assert_eq!(status, 201, "{created}");
+
+        // The actual of the month before last was due on the 20th of last month: the quality
+        // page's overdue list names it beside the datasets.
+        let late = overdue_periods(&sup, &app).await;
+        assert!(late.contains(&two_ago) && late.contains(&three_ago), "{late:?}");
+
+        // The reminders job has told the department what falls due within the month.
+        let auditor = app.signed_in("auditor").await;
+        let mut reminders = Vec::new();
+        for _ in 0..50 {
+            let found: Value =
+                crate::harness::get_json(&auditor, app.url("/api/v1/audit?action=indicator.reminder")).await;
+            reminders = found.as_array().unwrap().clone();
+            if !reminders.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(!reminders.is_empty(), "no reminder sent");
+        // Once per organisation, period and kind, however often the job looks.
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        let again: Value =
+            crate::harness::get_json(&auditor, app.url("/api/v1/audit?action=indicator.reminder")).await;
+        assert_eq!(again.as_array().unwrap().len(), reminders.len(), "{again}");
+
+        // Old figures from the former reporting system: one bad row refuses the whole import.
+        let figures = |third: Value| {
+            json!({"source": "Hệ thống báo cáo cũ", "values": [
+                {"code": "test.rac_thu_gom", "period": three_ago, "value": 81.5},
+                {"code": "test.rac_thu_gom", "period": two_ago, "value": 83},
+                third]})
+        };
+        let bad = figures(json!({"code": "test.khong_co", "period": two_ago, "value": 1}));
+        let (status, problem) = post(&sup, &app, "/api/v1/indicators/history", bad).await;
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(problem["errors"][0]["row"], 3, "{problem}");
+        assert!(problem["errors"][0]["message"].as_str().unwrap().contains("test.khong_co"), "{problem}");
+        let (_, values) = get(&sup, &app, "/api/v1/indicators/values?code=test.rac_thu_gom").await;
+        assert_eq!(values.as_array().unwrap().len(), 0, "nothing written: {values}");
+        // A department may not import; the catalog's managers may.
+        let officer = app.signed_in("officer").await;
+        let good = figures(json!({"code": "test.rac_thu_gom", "period": month(4), "value": 80}));
+        assert_eq!(post(&officer, &app, "/api/v1/indicators/history", good.clone()).await.0, 403);
+        let (status, done) = post(&sup, &app, "/api/v1/indicators/history", good.clone()).await;
+        assert_eq!(status, 201, "{done}");
+        assert_eq!(done["accepted"], 3);
+        let (_, e) =
+            get(&sup, &app, &format!("/api/v1/indicators/test.rac_thu_gom/evaluation?period={two_ago}"))
+                .await;
+        assert_eq!(e["value"], 83.0, "{e}");
+        // Those months are no longer overdue; an import never writes over a kept figure.
+        let late = overdue_periods(&sup, &app).await;
+        assert!(!late.contains(&two_ago) && !late.contains(&three_ago), "{late:?}");
+        let (status, problem) = post(&sup, &app, "/api/v1/indicators/history", good).await;
+        assert_eq!(status, 422, "{problem}");
+        assert!(problem["errors"][0]["message"].as_str().unwrap().contains("already recorded"), "{problem}");
+    }
+}
+
+/// The periods of indicator figures in the quality page's overdue list.
+async fn overdue_periods(who: &reqwest::Client, app: &TestApp) -> Vec<String> {
+    let (status, list) = get(who, app, "/api/v1/quality/overdue").await;
+    assert_eq!(status, 200, "{list}");
+    list.as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["source"] == "indicators")
+        .map(|o| o["period"].as_str().unwrap().to_string())
+        .collect()
+}
