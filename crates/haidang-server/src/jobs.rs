@@ -152,3 +152,25 @@ pub async fn run_realtime_indicators(state: Arc<AppState>) {
         }
     }
 }
+
+/// Refreshes the indicators' NGSI-LD view (KeyPerformanceIndicator entities) whenever a change
+/// asks for it, until aborted. Requests answer before the view is written: a change of targets
+/// for a whole catalog touches hundreds of thousands of entities.
+pub async fn run_indicator_publisher(state: Arc<AppState>) {
+    loop {
+        state.indicators.publish_wanted().await;
+        let started = std::time::Instant::now();
+        match state.indicators.publish_pending().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                entities = n,
+                ms = started.elapsed().as_millis() as u64,
+                "indicator view refreshed"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "indicator view not refreshed; tried again shortly");
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        }
+    }
+}

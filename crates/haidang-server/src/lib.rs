@@ -160,6 +160,8 @@ pub async fn launch(
     let retention = tokio::spawn(jobs::run_retention(state.clone()));
     let reminders = tokio::spawn(jobs::run_indicator_reminders(state.clone()));
     let realtime = tokio::spawn(jobs::run_realtime_indicators(state.clone()));
+    let publisher = tokio::spawn(jobs::run_indicator_publisher(state.clone()));
+    let indicators = state.indicators.clone();
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
     let watcher = handle.clone();
@@ -178,6 +180,11 @@ pub async fn launch(
     retention.abort();
     reminders.abort();
     realtime.abort();
+    publisher.abort();
+    // A refresh of the indicators' view still waiting is written before the process ends.
+    if let Err(e) = indicators.publish_pending().await {
+        tracing::warn!(error = %e, "indicator view not refreshed before stopping");
+    }
     dead_letters.abort();
     checkpoints.abort();
     // Requests are done: publish and match what they committed, then stop the relay, the

@@ -61,6 +61,8 @@ pub enum Command {
     BenchIngest(IngestArgs),
     /// Load generator for MQTT ingestion (and notification fan-out) against a running server.
     BenchMqtt(MqttBenchArgs),
+    /// Benchmark of the monitoring indicators (in process, then against a running server).
+    BenchIndicators(IndicatorBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -260,6 +262,40 @@ pub struct IngestArgs {
     /// time lastN=100 and a 24-hour hourly average over 100 entities); 0 for none.
     #[arg(long, default_value_t = 0)]
     pub history_per_entity: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct IndicatorBenchArgs {
+    /// Base URL of a running server (with the demo's units, no indicator named bench.*).
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// Account to sign in with (one that manages the catalog).
+    #[arg(long, default_value = "supervisor")]
+    pub username: String,
+    /// Password (read from standard input when absent).
+    #[arg(long)]
+    pub password: Option<String>,
+    /// Indicators in the catalog (every tenth derived by a formula).
+    #[arg(long, default_value_t = 500)]
+    pub indicators: usize,
+    /// Units for the in-process book (the province and its communes).
+    #[arg(long, default_value_t = 39)]
+    pub units: usize,
+    /// Months of figures, to the last one ended.
+    #[arg(long, default_value_t = 36)]
+    pub months: usize,
+    /// Requests of each kind to time.
+    #[arg(long, default_value_t = 20)]
+    pub queries: usize,
+    /// Only the in-process book; no server.
+    #[arg(long)]
+    pub ceiling_only: bool,
+    /// Only the timed requests, against a server an earlier run seeded.
+    #[arg(long)]
+    pub queries_only: bool,
+    /// The server's process id, to report its peak memory (Linux /proc).
+    #[arg(long)]
+    pub server_pid: Option<u32>,
 }
 
 #[derive(Debug, Args)]

@@ -201,8 +201,9 @@ pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
     state.indicators.set_targets(&supervisor, targets).await.map_err(|e| anyhow!("demo targets: {e}"))?;
     let book = state.indicators.book();
     let codes: BTreeSet<String> = book.indicators().map(|i| i.code.clone()).collect();
-    // Setting the targets published what they touched; this writes the rest (indicators without
-    // a target).
+    // The demo's view is written before the server answers, so the console and the NGSI-LD view
+    // agree from the first request: what the targets touched, then the rest.
+    state.indicators.publish_pending().await?;
     let rest = state.indicators.publish(&codes, &(2024..=today.year()).collect()).await?;
     tracing::info!(
         indicators = codes.len(),

@@ -66,6 +66,7 @@ fn main() -> ExitCode {
             Command::Bench(args) => haidang::bench::run(args).await,
             Command::BenchIngest(args) => haidang::bench_ingest::run(args).await,
             Command::BenchMqtt(args) => haidang::bench_mqtt::run(args).await,
+            Command::BenchIndicators(args) => haidang::bench_indicators::run(args).await,
             Command::PrintDefaultConfig => Ok(()),
         }
     });

@@ -99,6 +99,40 @@ pub fn to_entity(def: &Definition, e: &Evaluation, org_name: &str, unit_name: &s
 }
 
 impl IndicatorService {
+    /// Asks the publisher job to refresh the view of `codes` for `years`.
+    pub(crate) fn queue_publish(&self, codes: BTreeSet<String>, years: BTreeSet<i16>) {
+        if codes.is_empty() || years.is_empty() {
+            return;
+        }
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        pending.0.extend(codes);
+        pending.1.extend(years);
+        drop(pending);
+        self.pending_ready.notify_one();
+    }
+
+    /// Waits until a refresh is asked for (the publisher job's loop).
+    pub async fn publish_wanted(&self) {
+        self.pending_ready.notified().await;
+    }
+
+    /// Publishes what is waiting, all at once: changes made meanwhile are merged into one
+    /// refresh. Answers how many entities were written.
+    pub async fn publish_pending(&self) -> CoreResult<usize> {
+        let (codes, years) = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
+        if codes.is_empty() {
+            return Ok(0);
+        }
+        match self.publish(&codes, &years).await {
+            Ok(n) => Ok(n),
+            Err(e) => {
+                // Kept for the next round rather than lost: the view would stay stale.
+                self.queue_publish(codes, years);
+                Err(e)
+            }
+        }
+    }
+
     /// Writes the entities of `codes` for the periods of `years` that have begun and have a
     /// figure or a target; entities whose content has not changed since last written are skipped.
     pub async fn publish(&self, codes: &BTreeSet<String>, years: &BTreeSet<i16>) -> CoreResult<usize> {

@@ -49,6 +49,10 @@ pub struct IndicatorService {
     book: RwLock<Arc<Book>>,
     /// What each published entity last carried, so unchanged ones are not written again.
     pub(crate) published: std::sync::Mutex<HashMap<String, String>>,
+    /// The indicators and years whose NGSI-LD view is waiting to be refreshed by the publisher
+    /// job (a change answers at once; a target for 500 indicators touches 200,000 entities).
+    pub(crate) pending: std::sync::Mutex<(BTreeSet<String>, BTreeSet<i16>)>,
+    pub(crate) pending_ready: tokio::sync::Notify,
 }
 
 pub(crate) fn audit(by: &Subject, action: &str, target: &str, detail: serde_json::Value) -> AuditEvent {
@@ -81,6 +85,8 @@ impl IndicatorService {
             settings,
             book: RwLock::new(Arc::new(empty)),
             published: std::sync::Mutex::new(HashMap::new()),
+            pending: std::sync::Mutex::new((BTreeSet::new(), BTreeSet::new())),
+            pending_ready: tokio::sync::Notify::new(),
         };
         service.reload().await?;
         Ok(service)
@@ -365,9 +371,7 @@ impl IndicatorService {
         }
         let codes: BTreeSet<String> = after.keys().map(|(c, _, _)| c.clone()).collect();
         let years: BTreeSet<i16> = scope.iter().map(|(_, y)| *y).collect();
-        if let Err(e) = self.publish(&codes, &years).await {
-            tracing::warn!(error = %e, "indicator entities not published");
-        }
+        self.queue_publish(codes, years);
         Ok(())
     }
 

@@ -417,6 +417,9 @@ impl IndicatorService {
         let event = audit(by, "indicator.load_history", "", json!({"count": values.len(), "source": source}));
         self.repo.save_values(&values, &revisions, Some(&event)).await?;
         self.reload().await?;
+        let codes: BTreeSet<String> = values.iter().map(|v| v.key.code.clone()).collect();
+        let years: BTreeSet<i16> = values.iter().map(|v| v.key.period.year).collect();
+        self.queue_publish(codes, years);
         Ok(values.len())
     }
 }
