@@ -401,6 +401,11 @@ async fn a_leader_reads_the_indicators_and_an_agency_sends_its_form() {
         .await
         .unwrap();
     assert_eq!(text_of(&wd, "#upload-ok").await, "Đã nhận biểu mẫu.");
+    let background = wd
+        .execute("return getComputedStyle(document.querySelector('#upload-ok')).backgroundColor;", vec![])
+        .await
+        .unwrap();
+    assert_ne!(background, "rgba(0, 0, 0, 0)", "the confirmation stands out as one");
     assert!(wd.find("#upload-errors").await.is_ok());
     assert!(text_of(&wd, "#upload-errors").await.is_empty(), "the old errors are gone");
     wd.screenshot(&shot("indicator-upload-ok.png")).await.unwrap();
