@@ -345,10 +345,12 @@
           }
           showError(problem, problemMessage(data, res));
           var errors = data && Array.isArray(data.errors) ? data.errors : [];
+          // A data form names the column (`column`), the indicators' form the figure's field
+          // (`field`): both go in the column cell.
           if (body && errors.length) {
             errors.forEach(function (e) {
               var tr = document.createElement("tr");
-              [e.row === null || e.row === undefined ? "" : String(e.row), e.column || "", e.message || e.code]
+              [e.row === null || e.row === undefined ? "" : String(e.row), e.column || e.field || "", e.message || e.code]
                 .forEach(function (text, i) {
                   var td = document.createElement("td");
                   if (i === 0) td.className = "num";

@@ -58,12 +58,22 @@
         targets.push(t === null || t === undefined ? null : t);
       });
       var cumulative = list.some(function (e) { return e.to_date !== undefined && e.to_date !== null; });
+      // The page's language decides the separators ("1.234,5" in Vietnamese); a month reads
+      // "11/2026" as elsewhere on the page, not the API's "2026-11".
+      var nf = new Intl.NumberFormat(document.documentElement.lang || "vi", { maximumFractionDigits: 2 });
+      var fmt = function (u, v) { return v === null || v === undefined ? "—" : nf.format(v); };
+      var periodText = function (p) {
+        var m = /^(\d{4})-(\d{2}|Q\d|H\d)$/.exec(p || "");
+        return m ? m[2] + "/" + m[1] : (p || "");
+      };
       var opts = {
         width: Math.max(320, fig.clientWidth || 640), height: 260,
         scales: { x: { time: false } },
-        axes: [{ values: function (u, ticks) { return ticks.map(function (t) { return labels[t] || ""; }); } }, {}],
-        series: [{}, { label: cumulative ? fig.dataset.cumulativeLabel : fig.dataset.labelValue, stroke: PALETTE.value, width: 2 },
-          { label: fig.dataset.labelTarget, stroke: PALETTE.target, dash: [6, 4], width: 2 }]
+        axes: [{ values: function (u, ticks) { return ticks.map(function (t) { return periodText(labels[t]); }); } },
+          { values: function (u, ticks) { return ticks.map(function (t) { return nf.format(t); }); } }],
+        series: [{ label: fig.dataset.labelPeriod, value: function (u, i) { return i === null || i === undefined ? "—" : periodText(labels[i]); } },
+          { label: cumulative ? fig.dataset.cumulativeLabel : fig.dataset.labelValue, stroke: PALETTE.value, width: 2, value: fmt },
+          { label: fig.dataset.labelTarget, stroke: PALETTE.target, dash: [6, 4], width: 2, value: fmt }]
       };
       fig.textContent = "";
       new window.uPlot(opts, [xs, values, targets], fig);

@@ -9,8 +9,9 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use haidang_core::accounts::Action;
 use haidang_core::indicators::achievement::Status;
+use haidang_core::indicators::book::Book;
 use haidang_core::indicators::evaluate::{Evaluation, Evaluator};
-use haidang_core::indicators::model::{Level, ValueState};
+use haidang_core::indicators::model::{Level, Rollup, ValueState};
 use haidang_core::indicators::overview::Standing;
 use haidang_core::indicators::period::Period;
 use haidang_core::indicators::service::today;
@@ -136,6 +137,30 @@ pub async fn overview(
     })
 }
 
+/// How the communes' figures make the province's, in words (the catalog's `rollup_text` is the
+/// API's code, "sum" or "weighted_mean:xh.dan_so", which a reader of the page does not speak).
+fn rollup_label(t: &crate::i18n::Translations, book: &Book, lang: Lang, rollup: &Rollup) -> String {
+    let key = match rollup {
+        Rollup::Sum => "indicators.rollup_sum",
+        Rollup::Mean => "indicators.rollup_mean",
+        Rollup::WeightedMean { .. } => "indicators.rollup_weighted_mean",
+        Rollup::Min => "indicators.rollup_min",
+        Rollup::Max => "indicators.rollup_max",
+        Rollup::None => "indicators.rollup_none",
+    };
+    match rollup {
+        Rollup::WeightedMean { by } => {
+            let name = book
+                .indicator(by)
+                .and_then(|i| i.current())
+                .map(|d| d.name(if lang == Lang::En { "en" } else { "vi" }).to_string())
+                .unwrap_or_else(|| by.clone());
+            t.text(key).replace("{by}", &name)
+        }
+        _ => t.text(key).to_string(),
+    }
+}
+
 pub struct CommuneRow {
     pub code: String,
     pub name: String,
@@ -231,11 +256,9 @@ pub async fn indicator(
             r.attribute,
             r.window_hours
         ),
-        _ if def.level == Level::Commune => format!(
-            "{}: {}",
-            t.text("indicators.rollup"),
-            haidang_core::indicators::catalog::rollup_text(&def.rollup)
-        ),
+        _ if def.level == Level::Commune => {
+            format!("{}: {}", t.text("indicators.rollup"), rollup_label(t, &book, lang, &def.rollup))
+        }
         _ => t.text("indicators.entered").to_string(),
     };
     let forecast_text = standing
@@ -281,8 +304,28 @@ pub struct OwedRow {
     pub unit_code: String,
     pub unit_name: String,
     pub period: String,
+    pub period_label: String,
     pub kind: String,
     pub value: String,
+}
+
+fn period_label(lang: Lang, p: &Period) -> String {
+    if lang == Lang::En {
+        p.label_en()
+    } else {
+        p.label_vi()
+    }
+}
+
+/// A figure in an input the user edits: the decimal comma in Vietnamese but no thousands dots,
+/// because the page reads "1.234" without a comma as one point two three four.
+fn input_number(lang: Lang, v: f64) -> String {
+    let text = v.to_string();
+    if lang == Lang::En {
+        text
+    } else {
+        text.replace('.', ",")
+    }
 }
 
 pub struct PendingRow {
@@ -304,6 +347,7 @@ struct SubmitPage {
     org_code: String,
     orgs: Vec<(String, String)>,
     period: String,
+    period_label: String,
     rows: Vec<OwedRow>,
     pending: Vec<PendingRow>,
     can_review: bool,
@@ -335,8 +379,9 @@ pub async fn submit(
             unit_code: r.unit_code,
             unit_name: r.unit_name,
             period: r.period.to_string(),
+            period_label: period_label(lang, &r.period),
             kind: r.kind.as_str().into(),
-            value: r.value.map(|v| v.to_string()).unwrap_or_default(),
+            value: r.value.map(|v| input_number(lang, v)).unwrap_or_default(),
         })
         .collect();
     let can_review = c.subject.can(Action::ManageIndicators, None);
@@ -365,6 +410,7 @@ pub async fn submit(
     } else {
         vec![]
     };
+    let t = crate::i18n::Translations::get(lang);
     let overdue = state
         .indicators
         .owed(&c.subject, today(), 0, Some(&org.id))
@@ -375,8 +421,8 @@ pub async fn submit(
         .map(|o| {
             format!(
                 "{} ({}) – {} – {}",
-                o.period.label_vi(),
-                o.kind.as_str(),
+                period_label(lang, &o.period),
+                t.text(&format!("indicators.kind_{}", o.kind.as_str())),
                 o.due_on.strftime("%d/%m/%Y"),
                 o.missing.len()
             )
@@ -400,6 +446,7 @@ pub async fn submit(
         org_code: org.code.clone(),
         orgs,
         period: period.to_string(),
+        period_label: period_label(lang, &period),
         rows,
         pending,
         can_review,
@@ -454,12 +501,16 @@ pub async fn catalog(
                 owner: names.get(&d.owner_org).cloned().unwrap_or(d.owner_org.clone()),
                 frequency: d.frequency.as_str(),
                 level: if d.level == Level::Commune { "commune" } else { "province" },
-                kind: format!("{:?}", d.target_kind).to_lowercase(),
+                // The API's snake_case name, which the page turns into words.
+                kind: serde_json::to_value(d.target_kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
                 version: d.version,
                 retired: i.retired,
                 target: book
                     .target(&i.code, year, &book.province)
-                    .map(|t| t.value.to_string())
+                    .map(|t| input_number(lang, t.value))
                     .unwrap_or_default(),
             })
         })

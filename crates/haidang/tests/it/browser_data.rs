@@ -12,7 +12,7 @@ use crate::datasets::post;
 use crate::harness::{service_url, Backend, TestApp};
 use crate::webdriver::WebDriver;
 
-async fn sign_in(wd: &WebDriver, app: &TestApp, username: &str) {
+pub(crate) async fn sign_in(wd: &WebDriver, app: &TestApp, username: &str) {
     wd.goto(&app.url("/login")).await.unwrap();
     wd.send_keys(&wd.find("#username").await.unwrap(), username).await.unwrap();
     wd.send_keys(&wd.find("#password").await.unwrap(), &app.passwords[username]).await.unwrap();
@@ -20,11 +20,11 @@ async fn sign_in(wd: &WebDriver, app: &TestApp, username: &str) {
     wd.wait_for("return location.pathname !== '/login';", Duration::from_secs(15)).await.unwrap();
 }
 
-async fn text_of(wd: &WebDriver, css: &str) -> String {
+pub(crate) async fn text_of(wd: &WebDriver, css: &str) -> String {
     wd.text(&wd.find(css).await.unwrap()).await.unwrap()
 }
 
-fn shot(name: &str) -> std::path::PathBuf {
+pub(crate) fn shot(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots").join(name)
 }
 

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use crate::datasets::{body, post};
 use crate::harness::{backends, get, send, TestApp, TestStore};
 
-async fn demo_app(backend: crate::harness::Backend) -> TestApp {
+pub(crate) async fn demo_app(backend: crate::harness::Backend) -> TestApp {
     let store = TestStore::new(backend).await;
     let mut config = store.config();
     config.demo.indicators = true;

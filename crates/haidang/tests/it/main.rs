@@ -8,6 +8,7 @@ mod audit;
 mod backup;
 mod browser;
 mod browser_data;
+mod browser_indicators;
 mod cli;
 mod console;
 mod crash;
