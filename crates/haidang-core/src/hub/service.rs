@@ -396,12 +396,37 @@ impl HubService {
         action: &'static str,
         ops: Vec<(EntityOp, Arc<ActiveContext>)>,
     ) -> HubResult<Submitted> {
+        self.submit_job(by, action, ops, true).await
+    }
+
+    /// Writes the entities of a view derived from records kept elsewhere (the indicators'
+    /// KeyPerformanceIndicator entities): as `write`, without copying each attribute into the
+    /// history.
+    pub async fn write_view(
+        &self,
+        by: &Subject,
+        action: &'static str,
+        ops: Vec<EntityOp>,
+        context: Arc<ActiveContext>,
+    ) -> HubResult<Vec<HubResult<OpOutcome>>> {
+        let ops = ops.into_iter().map(|op| (op, context.clone())).collect();
+        self.submit_job(by, action, ops, false).await?.outcome().await
+    }
+
+    async fn submit_job(
+        &self,
+        by: &Subject,
+        action: &'static str,
+        ops: Vec<(EntityOp, Arc<ActiveContext>)>,
+        history: bool,
+    ) -> HubResult<Submitted> {
         let (reply, answer) = oneshot::channel();
         if ops.is_empty() {
             let _ = reply.send(Ok(Vec::new()));
             return Ok(Submitted { answer });
         }
-        let job = Job::new(by.clone(), action, ops, reply);
+        let mut job = Job::new(by.clone(), action, ops, reply);
+        job.history = history;
         self.writer
             .send(job)
             .await

@@ -48,6 +48,10 @@ pub(crate) struct Job {
     pub submission: Option<Submission>,
     /// Not a write: the catalog of datasets changed; entities of these types are filed again.
     pub recatalog: Option<(Arc<Catalog>, Vec<String>)>,
+    /// Keep each written attribute instance in the history. Off for views derived from records
+    /// kept elsewhere (the indicators' entities: their history is the figures' revisions), which
+    /// would otherwise fill the history with copies.
+    pub history: bool,
 }
 
 impl Job {
@@ -57,7 +61,7 @@ impl Job {
         ops: Vec<(EntityOp, Arc<ActiveContext>)>,
         reply: oneshot::Sender<CoreResult<Vec<HubResult<OpOutcome>>>>,
     ) -> Job {
-        Job { subject, action, ops, reply, atomic: false, submission: None, recatalog: None }
+        Job { subject, action, ops, reply, atomic: false, submission: None, recatalog: None, history: true }
     }
 }
 
@@ -312,8 +316,10 @@ impl Writer {
                                 tally.accepted(&catalog, &next.place.datasets, &w.history, at);
                             }
                             changes.extend(w.change);
-                            late.extend(w.late.iter().map(|n| history.len() + n));
-                            history.extend(w.history);
+                            if job.history {
+                                late.extend(w.late.iter().map(|n| history.len() + n));
+                                history.extend(w.history);
+                            }
                         }
                         if !known {
                             order.push(id.clone());

@@ -147,7 +147,19 @@ impl IndicatorService {
             .filter(|u| book.has_unit(&u.code))
             .map(|u| (u.code, u.full_name_vi))
             .collect();
-        let bodies = self.bodies(&book, codes, years, &orgs, &units);
+        let mut written = 0;
+        let codes: Vec<&String> = codes.iter().collect();
+        // A few indicators at a time: a whole catalog's bodies held at once took gigabytes.
+        for group in codes.chunks(10) {
+            let group: BTreeSet<String> = group.iter().map(|c| (*c).clone()).collect();
+            let bodies = self.bodies(&book, &group, years, &orgs, &units);
+            written += self.write_bodies(bodies).await?;
+        }
+        Ok(written)
+    }
+
+    /// Writes the bodies whose content changed since last written, by owner, 1,000 at a time.
+    async fn write_bodies(&self, bodies: Vec<(String, Json)>) -> CoreResult<usize> {
         let ctx = core_arc();
         let mut by_owner: HashMap<String, Vec<EntityOp>> = HashMap::new();
         let mut digests = Vec::new();
@@ -155,7 +167,12 @@ impl IndicatorService {
             let published = self.published.lock().map_err(|_| CoreError::Internal("publish cache".into()))?;
             for (owner, body) in bodies {
                 let id = body["id"].as_str().unwrap_or_default().to_string();
-                let digest = body.to_string();
+                let digest = {
+                    use std::hash::{Hash, Hasher};
+                    let mut h = std::collections::hash_map::DefaultHasher::new();
+                    body.to_string().hash(&mut h);
+                    h.finish()
+                };
                 if published.get(&id) == Some(&digest) {
                     continue;
                 }
@@ -174,7 +191,7 @@ impl IndicatorService {
             for chunk in ops.chunks(1000) {
                 let results = self
                     .hub
-                    .write(&subject, "entity.batch", chunk.to_vec(), ctx.clone())
+                    .write_view(&subject, "entity.batch", chunk.to_vec(), ctx.clone())
                     .await
                     .map_err(crate::datasets::service::from_hub)?;
                 for r in results {

@@ -47,8 +47,9 @@ pub struct IndicatorService {
     pub(crate) hub: Arc<HubService>,
     pub settings: Settings,
     book: RwLock<Arc<Book>>,
-    /// What each published entity last carried, so unchanged ones are not written again.
-    pub(crate) published: std::sync::Mutex<HashMap<String, String>>,
+    /// A hash of what each published entity last carried, so unchanged ones are not written
+    /// again (a hash, not the body: a full catalog has hundreds of thousands of entities).
+    pub(crate) published: std::sync::Mutex<HashMap<String, u64>>,
     /// The indicators and years whose NGSI-LD view is waiting to be refreshed by the publisher
     /// job (a change answers at once; a target for 500 indicators touches 200,000 entities).
     pub(crate) pending: std::sync::Mutex<(BTreeSet<String>, BTreeSet<i16>)>,

@@ -273,7 +273,7 @@ pub async fn query(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Query(q): Query<RangeParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Vec<haidang_core::indicators::evaluate::Evaluation>>> {
     let from = period_param("from", &q.from).map_err(core_err(&caller))?;
     let to = period_param("to", &q.to).map_err(core_err(&caller))?;
     let range = RangeQuery {
@@ -284,7 +284,9 @@ pub async fn query(
         to,
     };
     let list = state.indicators.query(&caller.subject, &range).map_err(core_err(&caller))?;
-    Ok(Json(json!(list)))
+    // Serialized straight from the evaluations: a Value tree of 200,000 of them would
+    // take gigabytes for a moment.
+    Ok(Json(list))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -344,6 +346,7 @@ fn yes() -> bool {
 /// A refused batch: a problem whose `errors` member names every row, field and reason.
 pub fn refused(caller: &Caller, errors: &[haidang_core::indicators::values::FigureError]) -> Response {
     let t = crate::i18n::Translations::get(caller.lang);
+    let errors: Vec<_> = errors.iter().map(|e| worded(t, e)).collect();
     let problem = json!({
         "type": "https://haidang.dev/problems/values_rejected",
         "title": "Unprocessable Entity",
@@ -354,6 +357,22 @@ pub fn refused(caller: &Caller, errors: &[haidang_core::indicators::values::Figu
     });
     (StatusCode::UNPROCESSABLE_ENTITY, [(header::CONTENT_TYPE, "application/problem+json")], Json(problem))
         .into_response()
+}
+
+/// A row's refusal in the reader's language, from its code and the values it names (the
+/// English message stays when the code has no translation).
+fn worded(
+    t: &crate::i18n::Translations,
+    e: &haidang_core::indicators::values::FigureError,
+) -> haidang_core::indicators::values::FigureError {
+    let mut out = e.clone();
+    let key = format!("figure_error.{}", e.code);
+    let text = t.text(&key);
+    if !e.code.is_empty() && text != key {
+        out.message =
+            e.args.iter().fold(text.to_string(), |m, (name, v)| m.replace(&format!("{{{name}}}"), v));
+    }
+    out
 }
 
 /// Sends figures, all or nothing: every error is named by its row.
