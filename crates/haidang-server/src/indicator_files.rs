@@ -185,7 +185,7 @@ pub fn template(
 pub fn read_upload(lang: Lang, file_name: &str, bytes: &[u8]) -> (Vec<FigureSpec>, Vec<FigureError>) {
     let t = Translations::get(lang);
     let mut errors = Vec::new();
-    let file_error = |message: String| FigureError { row: 0, field: "file".into(), message };
+    let file_error = |message: String| FigureError::worded(0, "file", message);
     let Some(format) = haidang_report::detect_format(file_name, bytes) else {
         return (vec![], vec![file_error(t.text("form_error.file_empty").to_string())]);
     };
@@ -234,11 +234,11 @@ pub fn read_upload(lang: Lang, file_name: &str, bytes: &[u8]) -> (Vec<FigureSpec
             continue;
         }
         let Some(value) = parse_decimal(&raw) else {
-            errors.push(FigureError {
-                row: row.number,
-                field: "value".into(),
-                message: format!("'{raw}' {}", t.text("indicators.not_a_number")),
-            });
+            errors.push(FigureError::worded(
+                row.number,
+                "value",
+                format!("'{raw}' {}", t.text("indicators.not_a_number")),
+            ));
             continue;
         };
         let kind_text = cell(&row.cells, "kind");

@@ -49,7 +49,21 @@ fn actual() -> String {
 pub struct FigureError {
     pub row: usize,
     pub field: String,
+    /// In English; the API words it in the caller's language from `code` and `args`.
     pub message: String,
+    /// Stable name of the refusal ("unknown_indicator"); empty for messages already worded.
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub code: &'static str,
+    /// The values the message names, for its translation.
+    #[serde(skip)]
+    pub args: Vec<(&'static str, String)>,
+}
+
+impl FigureError {
+    /// A refusal already worded for the reader (a file's own errors).
+    pub fn worded(row: usize, field: &str, message: String) -> FigureError {
+        FigureError { row, field: field.into(), message, code: "", args: Vec::new() }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -101,7 +115,9 @@ impl IndicatorService {
         for (i, f) in figures.iter().enumerate() {
             let row = f.row.unwrap_or(i + 1);
             let mut refuse =
-                |field: &str, message: String| errors.push(FigureError { row, field: field.into(), message });
+                |field: &str, code: &'static str, args: Vec<(&'static str, String)>, message: String| {
+                    errors.push(FigureError { row, field: field.into(), message, code, args })
+                };
             let checked_row = match self.check_figure(&book, by, f, row, Rules::Submission) {
                 Ok(c) => c,
                 Err(e) => {
@@ -115,6 +131,8 @@ impl IndicatorService {
             if !seen.insert(key.clone()) {
                 refuse(
                     "period",
+                    "twice",
+                    vec![("code", f.code.clone()), ("period", period.label_vi())],
                     format!("'{}' for {} appears twice in this batch", f.code, period.label_vi()),
                 );
                 continue;
@@ -129,7 +147,10 @@ impl IndicatorService {
                 if let Some(p) = prev.filter(|p| *p != 0.0) {
                     let moved = (f.value - p).abs() / p.abs();
                     if moved > change_share {
-                        refuse("comment", format!(
+                        refuse("comment", "comment_required", vec![
+                            ("moved", format!("{:.0}", moved * 100.0)),
+                            ("previous", p.to_string()),
+                            ("share", format!("{:.0}", change_share * 100.0))], format!(
                             "the figure moves {:.0}% from the previous period ({p}): a comment is required above {:.0}%",
                             moved * 100.0, change_share * 100.0));
                         continue;
@@ -154,6 +175,8 @@ impl IndicatorService {
                     row: f.row.unwrap_or(values.len() + 1),
                     field: "reason".into(),
                     message: "an approved figure changes only through a revision with its reason".into(),
+                    code: "reason_required",
+                    args: Vec::new(),
                 });
                 continue;
             }
@@ -336,6 +359,8 @@ impl IndicatorService {
                 Ok(c) if !seen.insert(c.key.clone()) => errors.push(FigureError {
                     row,
                     field: "period".into(),
+                    code: "twice",
+                    args: vec![("code", f.code.clone()), ("period", c.key.period.label_vi())],
                     message: format!(
                         "'{}' for {} appears twice in this batch",
                         f.code,
@@ -353,6 +378,12 @@ impl IndicatorService {
                 errors.push(FigureError {
                     row: figures.get(i).and_then(|f| f.row).unwrap_or(i + 1),
                     field: "period".into(),
+                    code: "already_recorded",
+                    args: vec![
+                        ("code", key.code.clone()),
+                        ("unit", key.unit_code.clone()),
+                        ("period", key.period.label_vi()),
+                    ],
                     message: format!(
                         "'{}' in {} for {} is already recorded: revise it instead",
                         key.code,
@@ -452,59 +483,99 @@ impl IndicatorService {
         row: usize,
         rules: Rules,
     ) -> Result<Checked, FigureError> {
-        let refuse = |field: &str, message: String| FigureError { row, field: field.into(), message };
+        let refuse = |field: &str, code: &'static str, args: Vec<(&'static str, String)>, message: String| {
+            FigureError { row, field: field.into(), message, code, args }
+        };
+        let c = || ("code", f.code.clone());
         let today = today();
         let Some(ind) = book.indicator(&f.code).filter(|i| !i.retired) else {
-            return Err(refuse("code", format!("unknown indicator '{}'", f.code)));
+            return Err(refuse(
+                "code",
+                "unknown_indicator",
+                vec![c()],
+                format!("unknown indicator '{}'", f.code),
+            ));
         };
         let Some(period) = Period::parse(&f.period) else {
             return Err(refuse(
                 "period",
+                "bad_period",
+                vec![("period", f.period.clone())],
                 format!("'{}' is not a period (2026-11, 2026-Q3, 2026-H1, 2026)", f.period),
             ));
         };
         let Some(def) = ind.for_period(&period) else {
             return Err(refuse(
                 "period",
+                "not_defined_yet",
+                vec![c(), ("period", period.label_vi())],
                 format!("'{}' was not defined yet for {}", f.code, period.label_vi()),
             ));
         };
         let Some(kind) = ValueKind::parse(&f.kind) else {
-            return Err(refuse("kind", format!("'{}' is not one of plan, estimate, actual", f.kind)));
+            return Err(refuse(
+                "kind",
+                "bad_kind",
+                vec![("kind", f.kind.clone())],
+                format!("'{}' is not one of plan, estimate, actual", f.kind),
+            ));
         };
         let unit = f.unit_code.clone().unwrap_or_else(|| book.province.clone());
         if !book.has_unit(&unit) {
-            return Err(refuse("unit_code", format!("unknown unit '{unit}'")));
+            return Err(refuse(
+                "unit_code",
+                "unknown_unit",
+                vec![("unit", unit.clone())],
+                format!("unknown unit '{unit}'"),
+            ));
         }
         if period.kind != def.frequency.period_kind() {
             return Err(refuse(
                 "period",
+                "wrong_period_kind",
+                vec![c(), ("frequency", def.frequency.as_str().to_string())],
                 format!("'{}' is reported by {}, not by this period", f.code, def.frequency.as_str()),
             ));
         }
         if !def.is_entered() {
             return Err(refuse(
                 "code",
+                "computed",
+                vec![c()],
                 format!("'{}' is computed (by formula or from the hub), not entered", f.code),
             ));
         }
         let is_province = unit == book.province;
         if def.level == Level::Province && !is_province {
-            return Err(refuse("unit_code", format!("'{}' is reported for the province only", f.code)));
+            return Err(refuse(
+                "unit_code",
+                "province_only",
+                vec![c()],
+                format!("'{}' is reported for the province only", f.code),
+            ));
         }
         if def.level == Level::Commune && is_province && def.rollup != super::model::Rollup::None {
             return Err(refuse(
                 "unit_code",
+                "communes_report",
+                vec![c()],
                 format!("'{}' is reported by the communes; the province figure is their total", f.code),
             ));
         }
         if rules == Rules::Submission && !by.can(Action::SubmitData, Some(&def.owner_org)) {
-            return Err(refuse("code", format!("'{}' is owed by another organisation", f.code)));
+            return Err(refuse(
+                "code",
+                "other_org",
+                vec![c()],
+                format!("'{}' is owed by another organisation", f.code),
+            ));
         }
         if let Some(u) = f.unit_of_measure.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
             if !u.eq_ignore_ascii_case(&def.unit) {
                 return Err(refuse(
                     "unit_of_measure",
+                    "wrong_unit",
+                    vec![("given", u.to_string()), ("unit", def.unit.clone())],
                     format!("'{u}' is not the indicator's unit '{}'", def.unit),
                 ));
             }
@@ -516,21 +587,24 @@ impl IndicatorService {
             ValueKind::Actual => period.end() > today,
         };
         if too_early {
-            let why = match kind {
-                ValueKind::Actual if period.first_day() <= today => {
+            let (code, why) = match kind {
+                ValueKind::Actual if period.first_day() <= today => (
+                    "not_ended",
                     format!(
                         "{} has not ended yet: send an estimate (ước thực hiện) until it has",
                         period.label_vi()
-                    )
-                }
-                _ => format!("{} is in the future", period.label_vi()),
+                    ),
+                ),
+                _ => ("future", format!("{} is in the future", period.label_vi())),
             };
-            return Err(refuse("period", why));
+            return Err(refuse("period", code, vec![("period", period.label_vi())], why));
         }
         let closes = self.closes_on(&period);
         if rules == Rules::Submission && today > closes {
             return Err(refuse(
                 "period",
+                "closed",
+                vec![("period", period.label_vi()), ("date", closes.strftime("%d/%m/%Y").to_string())],
                 format!(
                     "{} closed on {}: figures are no longer taken",
                     period.label_vi(),
@@ -539,7 +613,7 @@ impl IndicatorService {
             ));
         }
         if !f.value.is_finite() {
-            return Err(refuse("value", "must be a number".into()));
+            return Err(refuse("value", "not_a_number", vec![], "must be a number".into()));
         }
         if def.min.is_some_and(|m| f.value < m) || def.max.is_some_and(|m| f.value > m) {
             let range = format!(
@@ -547,7 +621,12 @@ impl IndicatorService {
                 def.min.map(|m| m.to_string()).unwrap_or("…".into()),
                 def.max.map(|m| m.to_string()).unwrap_or("…".into())
             );
-            return Err(refuse("value", format!("{} is outside the indicator's range {range}", f.value)));
+            return Err(refuse(
+                "value",
+                "out_of_range",
+                vec![("value", f.value.to_string()), ("range", range.clone())],
+                format!("{} is outside the indicator's range {range}", f.value),
+            ));
         }
         let key = ValueKey { code: f.code.clone(), unit_code: unit, period, kind };
         Ok(Checked { key, org: def.owner_org.clone(), version: def.version, change_share: def.change_share })

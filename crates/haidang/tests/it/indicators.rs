@@ -154,14 +154,15 @@ async fn figures_are_checked_reviewed_and_revised() {
             errors
                 .iter()
                 .find(|e| e["row"] == row)
-                .map(|e| e["message"].as_str().unwrap().to_string())
+                .map(|e| format!("{}: {}", e["code"].as_str().unwrap(), e["message"].as_str().unwrap()))
                 .unwrap_or_default()
         };
-        assert!(at(2).contains("unknown indicator 'test.khong_co'"), "{errors:?}");
-        assert!(at(3).contains("has not ended yet"), "{errors:?}");
-        assert!(at(4).contains("closed"), "{errors:?}");
-        assert!(at(5).contains("unknown unit '99999'"), "{errors:?}");
-        assert!(at(6).contains("outside the indicator's range"), "{errors:?}");
+        // Each refusal by its stable code, worded in Vietnamese (the API's default language).
+        assert_eq!(at(2), "unknown_indicator: Không có chỉ tiêu \"test.khong_co\".", "{errors:?}");
+        assert!(at(3).starts_with("not_ended: ") && at(3).contains("chưa kết thúc"), "{errors:?}");
+        assert!(at(4).starts_with("closed: ") && at(4).contains("đã khóa sổ ngày"), "{errors:?}");
+        assert_eq!(at(5), "unknown_unit: Không có đơn vị hành chính \"99999\".", "{errors:?}");
+        assert!(at(6).starts_with("out_of_range: -3 nằm ngoài khoảng cho phép"), "{errors:?}");
         assert_eq!(at(1), "");
         let (_, values) = get(&sup, &app, "/api/v1/indicators/values?code=test.thu").await;
         assert_eq!(values.as_array().unwrap().len(), 0, "nothing written: {values}");
@@ -474,7 +475,8 @@ async fn owed_figures_are_overdue_reminded_and_old_ones_imported_all_or_nothing(
         assert!(!late.contains(&two_ago) && !late.contains(&three_ago), "{late:?}");
         let (status, problem) = post(&sup, &app, "/api/v1/indicators/history", good).await;
         assert_eq!(status, 422, "{problem}");
-        assert!(problem["errors"][0]["message"].as_str().unwrap().contains("already recorded"), "{problem}");
+        assert_eq!(problem["errors"][0]["code"], "already_recorded", "{problem}");
+        assert!(problem["errors"][0]["message"].as_str().unwrap().contains("đã có số liệu"), "{problem}");
     }
 }
 
