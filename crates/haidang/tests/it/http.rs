@@ -72,6 +72,7 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/indicators/values"),
     ("post", "/api/v1/indicators/values"),
     ("post", "/api/v1/indicators/values/review"),
+    ("post", "/api/v1/indicators/history"),
     ("get", "/api/v1/indicators/values/revisions"),
     ("get", "/api/v1/indicators/form"),
     ("post", "/api/v1/indicators/form"),
