@@ -373,8 +373,7 @@ impl HubService {
         ops: Vec<EntityOp>,
         context: Arc<ActiveContext>,
     ) -> HubResult<Vec<HubResult<OpOutcome>>> {
-        let ops = ops.into_iter().map(|op| (op, context.clone())).collect();
-        self.write_each(by, action, ops).await
+        self.write_each(by, action, in_context(ops, &context)).await
     }
 
     /// As `write`, each operation with its own context (a batch in application/ld+json).
@@ -409,8 +408,7 @@ impl HubService {
         ops: Vec<EntityOp>,
         context: Arc<ActiveContext>,
     ) -> HubResult<Vec<HubResult<OpOutcome>>> {
-        let ops = ops.into_iter().map(|op| (op, context.clone())).collect();
-        self.submit_job(by, action, ops, false).await?.outcome().await
+        self.submit_job(by, action, in_context(ops, &context), false).await?.outcome().await
     }
 
     async fn submit_job(
@@ -729,4 +727,9 @@ fn spawn_writer(writer: Writer, rx: mpsc::Receiver<Job>) -> CoreResult<()> {
         .spawn(move || rt.block_on(writer.run(rx, commits)))
         .map_err(|e| CoreError::Internal(format!("writer thread: {e}")))?;
     Ok(())
+}
+
+/// Each operation paired with the one context they were all written in.
+fn in_context(ops: Vec<EntityOp>, context: &Arc<ActiveContext>) -> Vec<(EntityOp, Arc<ActiveContext>)> {
+    ops.into_iter().map(|op| (op, context.clone())).collect()
 }

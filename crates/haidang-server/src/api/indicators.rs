@@ -375,6 +375,16 @@ fn worded(
     out
 }
 
+/// 201 with the count taken, or 422 naming every refused row.
+fn answer(caller: &Caller, outcome: SubmitOutcome) -> Response {
+    match outcome {
+        SubmitOutcome::Accepted { count } => {
+            (StatusCode::CREATED, Json(json!({"accepted": count}))).into_response()
+        }
+        SubmitOutcome::Refused { errors } => refused(caller, &errors),
+    }
+}
+
 /// Sends figures, all or nothing: every error is named by its row.
 #[utoipa::path(post, path = "/api/v1/indicators/values", tag = "indicators", request_body = SubmitBody,
     responses((status = 201, body = serde_json::Value), (status = 422, body = serde_json::Value)))]
@@ -383,17 +393,12 @@ pub async fn submit(
     caller: Caller,
     JsonBody(body): JsonBody<SubmitBody>,
 ) -> ApiResult<Response> {
-    match state
+    let outcome = state
         .indicators
         .submit(&caller.subject, &body.values, body.submit, vec![])
         .await
-        .map_err(core_err(&caller))?
-    {
-        SubmitOutcome::Accepted { count } => {
-            Ok((StatusCode::CREATED, Json(json!({"accepted": count}))).into_response())
-        }
-        SubmitOutcome::Refused { errors } => Ok(refused(&caller, &errors)),
-    }
+        .map_err(core_err(&caller))?;
+    Ok(answer(&caller, outcome))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -413,17 +418,12 @@ pub async fn import_history(
     caller: Caller,
     JsonBody(body): JsonBody<HistoryBody>,
 ) -> ApiResult<Response> {
-    match state
+    let outcome = state
         .indicators
         .import_history(&caller.subject, &body.values, &body.source)
         .await
-        .map_err(core_err(&caller))?
-    {
-        SubmitOutcome::Accepted { count } => {
-            Ok((StatusCode::CREATED, Json(json!({"accepted": count}))).into_response())
-        }
-        SubmitOutcome::Refused { errors } => Ok(refused(&caller, &errors)),
-    }
+        .map_err(core_err(&caller))?;
+    Ok(answer(&caller, outcome))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -514,12 +514,9 @@ pub async fn form_upload(
 ) -> ApiResult<Response> {
     let (figures, errors) =
         indicator_files::read_upload(caller.lang, q.file_name.as_deref().unwrap_or("form.xlsx"), &body);
-    match state.indicators.submit(&caller.subject, &figures, true, errors).await.map_err(core_err(&caller))? {
-        SubmitOutcome::Accepted { count } => {
-            Ok((StatusCode::CREATED, Json(json!({"accepted": count}))).into_response())
-        }
-        SubmitOutcome::Refused { errors } => Ok(refused(&caller, &errors)),
-    }
+    let outcome =
+        state.indicators.submit(&caller.subject, &figures, true, errors).await.map_err(core_err(&caller))?;
+    Ok(answer(&caller, outcome))
 }
 
 #[derive(Deserialize, IntoParams)]
