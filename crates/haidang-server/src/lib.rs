@@ -13,6 +13,7 @@ pub mod indicator_files;
 mod jobs;
 pub mod ngsi;
 pub mod notify;
+pub mod open311;
 mod ops;
 pub mod state;
 pub(crate) mod web;
