@@ -1,7 +1,7 @@
 //! Open311 GeoReport v2 (<http://wiki.open311.org/GeoReport_v2>), the format layer only: the
-//! view structs a handler fills from the domain model, their rendering as JSON or XML, and the
-//! Open311 error list. No HTTP routing and no database here, so every rule of the standard is
-//! testable without a server.
+//! view structs a handler fills from the domain model, their rendering as JSON or XML, the
+//! Open311 error list, and the parsing of the requests query and of the POST form. No HTTP
+//! routing and no database here, so every rule of the standard is testable without a server.
 //!
 //! Choices a handler author must know:
 //! - The format comes from the path's last segment (`requests.json`, `123.xml`), as v2 demands;
@@ -14,14 +14,21 @@
 //! - Identifiers and codes are JSON strings (v2's examples show bare numbers, but ids here are
 //!   not numbers, and a client must treat them as opaque anyway).
 //! - Times are written W3C/ISO 8601 in Asia/Ho_Chi_Minh (`2026-12-03T09:30:00+07:00`), to the
-//!   second.
+//!   second. Times read (`start_date`, datetime attributes) need an offset or `Z`; a date alone
+//!   means the start of that day in Vietnam; a `+` turned into a space by URL decoding is mended.
 //! - Errors leave as [`Open311Failure`], a newtype (axum already gives tuples a meaning): the HTTP
 //!   status is the first error's. The router's problem+json middleware rewrites error answers
 //!   under `/api/v1`, so mount Open311 outside it (for example `/open311/v2`).
+//! - The parsers take the fields as decoded `(name, value)` pairs, trim values, treat an empty
+//!   value as absent, ignore unknown names, and refuse a single-valued field given twice (two
+//!   values for one field would otherwise be silently chosen between).
 
+mod form;
 mod format;
 mod xml;
 
+#[cfg(test)]
+mod tests_form;
 #[cfg(test)]
 mod tests_render;
 #[cfg(test)]
@@ -35,6 +42,10 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde::Serialize;
 
+pub use form::{
+    parse_new_request, parse_requests_query, service_code_of, NewRequestForm, RequestsQuery,
+    DEFAULT_PAGE_SIZE, DEFAULT_WINDOW_DAYS, MAX_DESCRIPTION_CHARS, MAX_PAGE_SIZE,
+};
 pub use format::{
     render_created, render_discovery, render_errors, render_requests, render_service_definition,
     render_services, render_tokens, AttributeView, CreatedView, Datatype, Discovery, Endpoint, Extended,
