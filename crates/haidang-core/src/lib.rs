@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod calendar;
 pub mod datasets;
 pub mod error;
 pub mod events;
