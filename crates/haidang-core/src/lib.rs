@@ -11,6 +11,7 @@ pub mod hub;
 pub mod indicators;
 pub mod orgs;
 pub mod repo;
+pub mod reports;
 pub mod time;
 pub mod units;
 

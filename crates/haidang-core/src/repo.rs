@@ -476,6 +476,86 @@ pub trait DatasetRepository: Send + Sync {
     ) -> CoreResult<Vec<InstanceRow>>;
 }
 
+/// Citizen reports with their steps, assignments and extension requests; the categories, the
+/// routing table and the working-time calendar they use.
+#[async_trait]
+pub trait ReportRepository: Send + Sync {
+    async fn list_report_categories(&self) -> CoreResult<Vec<crate::reports::model::ReportCategory>>;
+    /// Inserts or replaces the categories (by code), all or nothing.
+    async fn put_report_categories(
+        &self,
+        categories: &[crate::reports::model::ReportCategory],
+        audit: &AuditEvent,
+    ) -> CoreResult<()>;
+    async fn list_report_routes(&self) -> CoreResult<Vec<crate::reports::model::Route>>;
+    /// Replaces the whole routing table.
+    async fn replace_report_routes(
+        &self,
+        routes: &[crate::reports::model::Route],
+        audit: &AuditEvent,
+    ) -> CoreResult<()>;
+    /// The edited years of the working-time calendar: (year, JSON list of days).
+    async fn calendar_years(&self) -> CoreResult<Vec<(i16, String)>>;
+    /// Replaces one year's list; None goes back to the statutory one.
+    async fn put_calendar_year(&self, year: i16, doc: Option<&str>, audit: &AuditEvent) -> CoreResult<()>;
+
+    /// Inserts a new report with its first step and answers the public number it was given.
+    async fn insert_report(&self, change: &ReportChange) -> CoreResult<i64>;
+    /// Writes a change, all or nothing. The report is written only if the stored version is
+    /// `report.version - 1`; otherwise a Conflict (someone else changed it meanwhile).
+    async fn update_report(&self, change: &ReportChange) -> CoreResult<()>;
+    async fn get_report(&self, id: &str) -> CoreResult<Option<crate::reports::model::CitizenReport>>;
+    async fn report_by_number(&self, number: i64)
+        -> CoreResult<Option<crate::reports::model::CitizenReport>>;
+    async fn report_by_tracking(
+        &self,
+        hash: &str,
+    ) -> CoreResult<Option<crate::reports::model::CitizenReport>>;
+    async fn list_reports(
+        &self,
+        filter: &ReportFilter,
+    ) -> CoreResult<Vec<crate::reports::model::CitizenReport>>;
+    async fn report_steps(&self, id: &str) -> CoreResult<Vec<crate::reports::model::ReportStep>>;
+    async fn report_assignments(&self, id: &str) -> CoreResult<Vec<crate::reports::model::Assignment>>;
+    async fn report_extensions(&self, id: &str) -> CoreResult<Vec<crate::reports::model::ExtensionRequest>>;
+}
+
+/// What one change to a report writes together.
+#[derive(Debug, Clone)]
+pub struct ReportChange {
+    pub report: crate::reports::model::CitizenReport,
+    pub steps: Vec<crate::reports::model::ReportStep>,
+    /// Inserted or replaced by (report, organisation).
+    pub assignments: Vec<crate::reports::model::Assignment>,
+    /// Inserted or replaced by id.
+    pub extensions: Vec<crate::reports::model::ExtensionRequest>,
+    pub audit: Option<AuditEvent>,
+}
+
+/// Which reports to list; every condition given must hold.
+#[derive(Debug, Clone, Default)]
+pub struct ReportFilter {
+    pub states: Vec<crate::reports::model::ReportState>,
+    /// Held by this organisation, as lead or as a supporting agency with its part still open.
+    pub agency_id: Option<String>,
+    /// Any of these categories (all when empty).
+    pub categories: Vec<String>,
+    pub unit_code: Option<String>,
+    pub channel: Option<crate::reports::model::Channel>,
+    pub numbers: Vec<i64>,
+    pub published_only: bool,
+    pub received_from: Option<Timestamp>,
+    pub received_to: Option<Timestamp>,
+    /// With a running deadline before this time (and not paused).
+    pub deadline_before: Option<Timestamp>,
+    /// Only those with a point inside (min lon, min lat, max lon, max lat).
+    pub within: Option<(f64, f64, f64, f64)>,
+    /// Newest first when false.
+    pub oldest_first: bool,
+    pub limit: i64,
+    pub offset: i64,
+}
+
 /// Everything the services need from the store.
 pub trait Repositories:
     UnitRepository
@@ -488,6 +568,7 @@ pub trait Repositories:
     + DeadLetterRepository
     + DatasetRepository
     + IndicatorRepository
+    + ReportRepository
 {
 }
 
@@ -501,7 +582,8 @@ impl<
             + SubscriptionRepository
             + DeadLetterRepository
             + DatasetRepository
-            + IndicatorRepository,
+            + IndicatorRepository
+            + ReportRepository,
     > Repositories for T
 {
 }

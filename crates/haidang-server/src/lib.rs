@@ -11,6 +11,7 @@ pub mod forms;
 pub mod i18n;
 pub mod indicator_files;
 mod jobs;
+pub mod limits;
 pub mod ngsi;
 pub mod notify;
 pub mod open311;
@@ -46,6 +47,7 @@ pub fn app(state: Arc<AppState>) -> Router {
     Router::new()
         .merge(api_router)
         .merge(ngsi::router())
+        .merge(open311::handlers::router())
         .merge(web::router())
         .merge(ops::router(openapi))
         .route_layer(middleware::from_fn(ops::track_metrics))

@@ -25,6 +25,10 @@ pub struct AppState {
     pub datasets: haidang_core::datasets::DatasetService,
     /// Monitoring indicators: catalog, targets, figures, evaluation.
     pub indicators: Arc<haidang_core::indicators::IndicatorService>,
+    /// Citizen reports: intake, process, privacy, routing, the calendar.
+    pub reports: Arc<haidang_core::reports::ReportService>,
+    /// Per-address limits on the public side of citizen reports.
+    pub public_limits: crate::limits::PublicLimits,
     /// NGSI-LD subscriptions: the registry the notifier matches changes against.
     pub subscriptions: Arc<haidang_core::hub::subscriptions::SubscriptionService>,
     /// How notifications reach their endpoints (HTTP, MQTT).

@@ -50,6 +50,13 @@ pub const TABLES: &[(&str, &str)] = &[
     ("data_requests", "id"),
     ("data_request_messages", "request_id, seq"),
     ("indicator_reminders", "org_id, period, kind"),
+    ("report_categories", "code"),
+    ("report_routes", "category, unit_code"),
+    ("calendar_years", "year"),
+    ("citizen_reports", "id"),
+    ("citizen_report_steps", "report_id, pos"),
+    ("citizen_report_assignments", "report_id, org_id"),
+    ("citizen_report_extensions", "id"),
 ];
 
 #[derive(Debug, thiserror::Error)]

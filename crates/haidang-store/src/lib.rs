@@ -13,6 +13,7 @@ mod entities;
 mod history;
 mod indicators;
 mod orgs;
+mod reports;
 mod rows;
 mod subscriptions;
 mod units;

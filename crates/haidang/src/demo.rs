@@ -297,5 +297,6 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Vec<(String, String)>> {
     if state.config.demo.indicators {
         crate::demo_indicators::seed(state).await?;
     }
+    crate::demo_reports::seed(state, state.config.demo.reports).await?;
     Ok(passwords)
 }

@@ -320,9 +320,8 @@ pub fn entity_id(s: &Station) -> String {
     }
 }
 
-/// A point inside each commune, and a small offset for the n-th station there, so stations of
-/// one commune do not sit on one another.
-pub async fn positions(state: &AppState) -> anyhow::Result<HashMap<&'static str, (f64, f64)>> {
+/// A point inside each unit that has a boundary.
+pub async fn commune_points(state: &AppState) -> anyhow::Result<HashMap<String, (f64, f64)>> {
     let units = state.units.all_with_geometry().await?;
     let mut inside: HashMap<String, (f64, f64)> = HashMap::new();
     for u in &units {
@@ -334,6 +333,13 @@ pub async fn positions(state: &AppState) -> anyhow::Result<HashMap<&'static str,
             inside.insert(u.code.clone(), (p.x(), p.y()));
         }
     }
+    Ok(inside)
+}
+
+/// A point inside each commune, and a small offset for the n-th station there, so stations of
+/// one commune do not sit on one another.
+pub async fn positions(state: &AppState) -> anyhow::Result<HashMap<&'static str, (f64, f64)>> {
+    let inside = commune_points(state).await?;
     let mut count: HashMap<&str, usize> = HashMap::new();
     let mut out = HashMap::new();
     for s in STATIONS {

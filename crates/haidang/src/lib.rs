@@ -11,6 +11,7 @@ pub mod cli;
 pub mod commands;
 pub mod demo;
 pub mod demo_indicators;
+pub mod demo_reports;
 pub mod demo_stations;
 pub mod reference;
 pub mod serve;

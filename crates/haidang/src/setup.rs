@@ -136,8 +136,14 @@ pub async fn build_state(config: Config) -> anyhow::Result<Arc<AppState>> {
     )
     .await
     .map_err(|e| anyhow!("indicators: {e}"))?;
+    let reports = open_reports(&config, repo.clone(), unit_directory.clone()).await?;
     let state = Arc::new(AppState {
         indicators: Arc::new(indicators),
+        reports,
+        public_limits: haidang_server::limits::PublicLimits::new(
+            config.reports.lookups_per_minute,
+            config.reports.intake_per_hour,
+        ),
         accounts: AccountService::new(repo.clone(), settings),
         orgs: OrgService::new(repo.clone()),
         units,
@@ -155,6 +161,45 @@ pub async fn build_state(config: Config) -> anyhow::Result<Arc<AppState>> {
         config,
     });
     Ok(state)
+}
+
+/// Citizen reports: the contact keys (configured, or the data folder's own), the working hours
+/// and the edited calendar years.
+pub async fn open_reports(
+    config: &Config,
+    repo: Arc<dyn Repositories>,
+    units: Arc<UnitDirectory>,
+) -> anyhow::Result<Arc<haidang_core::reports::ReportService>> {
+    use haidang_core::reports::privacy::ContactVault;
+    let rc = &config.reports;
+    let keys = if rc.contact_keys.is_empty() {
+        let path = config.contact_key_file();
+        if !path.exists() {
+            let id = format!("k{}", jiff::Timestamp::now().strftime("%Y%m%d"));
+            write_private(&path, ContactVault::generate_key(&id).as_bytes())?;
+            tracing::info!(path = %path.display(), "created a new contact key");
+        }
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        text.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect()
+    } else {
+        rc.contact_keys.clone()
+    };
+    let vault = ContactVault::from_keys(&keys).map_err(|e| anyhow!("{e}"))?;
+    let intervals = rc.working_intervals().map_err(|m| anyhow!("reports.working_hours: {m}"))?;
+    let service = haidang_core::reports::ReportService::new(
+        repo,
+        vault,
+        units,
+        haidang_core::calendar::WorkingHours { intervals },
+        haidang_core::reports::Settings {
+            province: config.map.province_code.clone(),
+            reopen_days: rc.reopen_days,
+            retention_days: rc.retention_days,
+            ..haidang_core::reports::Settings::default()
+        },
+    );
+    service.load_calendar().await.map_err(|e| anyhow!("calendar: {e}"))?;
+    Ok(Arc::new(service))
 }
 
 /// The data hub: schemas and contexts loaded, the index rebuilt, the writer started.

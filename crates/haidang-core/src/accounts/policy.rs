@@ -43,10 +43,18 @@ pub enum Action {
     ApproveData,
     /// Keep the indicator catalog and the year's targets, review the figures sent.
     ManageIndicators,
+    /// Read citizen reports (an agency: those assigned to it), without personal data.
+    ViewCitizenReports,
+    /// The centre's side of citizen reports: intake, verify, reject, merge, route, review, close.
+    ManageCitizenReports,
+    /// Grant or refuse an agency's request for more time on a citizen report.
+    ApproveDeadlineExtension,
+    /// Edit report categories, the routing table and the working-time calendar.
+    ManageReportSettings,
 }
 
 impl Action {
-    pub const ALL: [Action; 22] = [
+    pub const ALL: [Action; 26] = [
         Action::ViewConsole,
         Action::ViewUnits,
         Action::ManageUnits,
@@ -69,6 +77,10 @@ impl Action {
         Action::ManageDatasets,
         Action::ApproveData,
         Action::ManageIndicators,
+        Action::ViewCitizenReports,
+        Action::ManageCitizenReports,
+        Action::ApproveDeadlineExtension,
+        Action::ManageReportSettings,
     ];
 }
 
@@ -100,29 +112,59 @@ pub fn role_grant(role: Role, action: Action) -> Grant {
             | ViewAudit
             | ChangeConfiguration
             | ReadData
-            | ReadAllData => All,
-            ViewPersonalData | SendDataRequest | DirectIncident | SubmitData | HandleAssignedWork
-            | ManageDatasets | ApproveData | ManageIndicators => No,
+            | ReadAllData
+            | ManageReportSettings => All,
+            ViewPersonalData
+            | SendDataRequest
+            | DirectIncident
+            | SubmitData
+            | HandleAssignedWork
+            | ManageDatasets
+            | ApproveData
+            | ManageIndicators
+            | ViewCitizenReports
+            | ManageCitizenReports
+            | ApproveDeadlineExtension => No,
         },
         Role::Supervisor => match action {
-            ViewConsole | ViewUnits | ViewOrgs | ViewUsers | ManageUsers | ManageDelegations
-            | ManageTokens | ViewPersonalData | SendDataRequest | DirectIncident | SubmitData | ReadData
-            | HandleAssignedWork | ReadAllData | ManageDatasets | ApproveData | ManageIndicators => All,
+            ViewConsole
+            | ViewUnits
+            | ViewOrgs
+            | ViewUsers
+            | ManageUsers
+            | ManageDelegations
+            | ManageTokens
+            | ViewPersonalData
+            | SendDataRequest
+            | DirectIncident
+            | SubmitData
+            | ReadData
+            | HandleAssignedWork
+            | ReadAllData
+            | ManageDatasets
+            | ApproveData
+            | ManageIndicators
+            | ViewCitizenReports
+            | ManageCitizenReports
+            | ApproveDeadlineExtension
+            | ManageReportSettings => All,
             ManageUnits | ManageOrgs | ManagePrivilegedUsers | ViewAudit | ChangeConfiguration => No,
         },
         Role::Operator => match action {
             ViewConsole | ViewUnits | ViewOrgs | ViewPersonalData | SendDataRequest | SubmitData
-            | ReadData | HandleAssignedWork | ReadAllData => All,
+            | ReadData | HandleAssignedWork | ReadAllData | ViewCitizenReports | ManageCitizenReports => All,
             _ => No,
         },
         Role::Leader => match action {
             ViewConsole | ViewUnits | ViewOrgs | ViewUsers | SendDataRequest | DirectIncident | ReadData
-            | ReadAllData => All,
+            | ReadAllData | ViewCitizenReports => All,
             _ => No,
         },
         Role::Officer => match action {
             ViewConsole | ViewUnits | ViewOrgs | ReadData => All,
-            ViewPersonalData | SubmitData | HandleAssignedWork | ManageDatasets => OwnOrg,
+            ViewPersonalData | SubmitData | HandleAssignedWork | ManageDatasets | ViewCitizenReports => {
+                OwnOrg
+            }
             _ => No,
         },
         Role::DataProvider => match action {
@@ -352,6 +394,10 @@ mod tests {
         (Action::ManageDatasets, "-A--O--"),
         (Action::ApproveData, "-A-----"),
         (Action::ManageIndicators, "-A-----"),
+        (Action::ViewCitizenReports, "-AAAO--"),
+        (Action::ManageCitizenReports, "-AA----"),
+        (Action::ApproveDeadlineExtension, "-A-----"),
+        (Action::ManageReportSettings, "AA-----"),
     ];
 
     #[test]

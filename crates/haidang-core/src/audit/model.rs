@@ -131,7 +131,7 @@ pub struct AuditQuery {
 
 /// Every action code the services record, for filters and their labels. A test checks that each
 /// code a service writes is listed here.
-pub const ACTIONS: [&str; 55] = [
+pub const ACTIONS: [&str; 60] = [
     "auth.login",
     "auth.logout",
     "auth.password_change",
@@ -187,6 +187,11 @@ pub const ACTIONS: [&str; 55] = [
     "data_request.answer",
     "data_request.message",
     "data_request.close",
+    "report.intake",
+    "report.step",
+    "report.contact.view",
+    "report.settings",
+    "report.erase",
 ];
 
 #[cfg(test)]

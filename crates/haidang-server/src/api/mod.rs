@@ -9,6 +9,7 @@ mod hub;
 pub(crate) mod indicators;
 mod ingest;
 mod orgs;
+pub(crate) mod reports;
 mod units;
 mod users;
 
@@ -99,6 +100,18 @@ pub fn router() -> (axum::Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(indicators::list_requests, indicators::ask))
         .routes(routes!(indicators::get_request))
         .routes(routes!(indicators::reply))
+        .routes(routes!(reports::list, reports::create))
+        .routes(routes!(reports::overdue))
+        .routes(routes!(reports::get))
+        .routes(routes!(reports::step))
+        .routes(routes!(reports::contact))
+        .routes(routes!(reports::duplicates))
+        .routes(routes!(reports::categories, reports::put_categories))
+        .routes(routes!(reports::routes, reports::put_routes))
+        .routes(routes!(reports::calendar_year, reports::put_calendar_year, reports::reset_calendar_year))
+        .routes(routes!(reports::public_create, reports::published))
+        .routes(routes!(reports::track))
+        .routes(routes!(reports::reporter_step))
         .split_for_parts()
 }
 

@@ -26,6 +26,82 @@ pub struct Config {
     pub log: LogConfig,
     pub demo: DemoConfig,
     pub indicators: IndicatorsConfig,
+    pub reports: ReportsConfig,
+}
+
+/// Citizen reports: the reporter's privacy, deadlines and what the public may do.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportsConfig {
+    /// Keys that seal reporters' contacts, written "id:base64 of 32 bytes", newest first: the
+    /// first seals, all open, and rows under an older key are re-sealed at start (rotation).
+    /// Empty: a key kept in `contact.key` in the data folder, made on first start. Secret:
+    /// better given as HAIDANG__REPORTS__CONTACT_KEYS than in a file.
+    pub contact_keys: Vec<String>,
+    /// Days after closing in which a reporter may reopen a report.
+    pub reopen_days: i64,
+    /// Days after closing after which the reporter's identity is erased (Decree 13/2023).
+    pub retention_days: i64,
+    /// Working hours, "HH:MM-HH:MM" each, for deadlines in working time.
+    pub working_hours: Vec<String>,
+    /// Seconds between two rounds of escalation (reports past their deadline) and erasure.
+    pub upkeep_every_secs: u64,
+    /// The Open311 jurisdiction_id this server answers for.
+    pub jurisdiction_id: String,
+    /// Tracking-code look-ups one address may make per minute.
+    pub lookups_per_minute: u32,
+    /// Reports one address may send per hour without an account (web, Open311 apps).
+    pub intake_per_hour: u32,
+}
+
+impl std::fmt::Debug for ReportsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReportsConfig")
+            .field("contact_keys", &format!("[{} hidden]", self.contact_keys.len()))
+            .field("reopen_days", &self.reopen_days)
+            .field("retention_days", &self.retention_days)
+            .field("working_hours", &self.working_hours)
+            .field("jurisdiction_id", &self.jurisdiction_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ReportsConfig {
+    fn default() -> Self {
+        ReportsConfig {
+            contact_keys: vec![],
+            reopen_days: 7,
+            retention_days: 730,
+            working_hours: vec!["07:30-11:30".into(), "13:30-17:00".into()],
+            upkeep_every_secs: 300,
+            jurisdiction_id: "laichau.gov.vn".into(),
+            lookups_per_minute: 10,
+            intake_per_hour: 20,
+        }
+    }
+}
+
+impl ReportsConfig {
+    /// The working hours as minutes of the day, or the message naming the bad entry.
+    pub fn working_intervals(&self) -> Result<Vec<(u16, u16)>, String> {
+        let minutes = |t: &str| -> Option<u16> {
+            let (h, m) = t.trim().split_once(':')?;
+            let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
+            (h < 24 && m < 60).then_some(h * 60 + m)
+        };
+        let mut out: Vec<(u16, u16)> = Vec::new();
+        for entry in &self.working_hours {
+            let parsed = entry.split_once('-').and_then(|(a, b)| Some((minutes(a)?, minutes(b)?)));
+            match parsed {
+                Some((a, b)) if a < b && out.last().is_none_or(|(_, end)| *end <= a) => out.push((a, b)),
+                _ => return Err(format!("'{entry}' is not HH:MM-HH:MM after the previous interval")),
+            }
+        }
+        if out.is_empty() {
+            return Err("at least one interval is needed".into());
+        }
+        Ok(out)
+    }
 }
 
 /// When monitoring indicators' figures are due and when a period closes.
@@ -76,11 +152,20 @@ pub struct DemoConfig {
     pub mqtt_url: String,
     /// Load the demo's indicator catalog, three years of figures and this year's targets.
     pub indicators: bool,
+    /// How many citizen reports the demo walks through the process (categories and routing
+    /// are always loaded).
+    pub reports: usize,
 }
 
 impl Default for DemoConfig {
     fn default() -> Self {
-        DemoConfig { simulator: true, interval_secs: 60, mqtt_url: String::new(), indicators: true }
+        DemoConfig {
+            simulator: true,
+            interval_secs: 60,
+            mqtt_url: String::new(),
+            indicators: true,
+            reports: 300,
+        }
     }
 }
 
@@ -411,6 +496,13 @@ impl Config {
                 return Err(key_error(key, format!("no file at '{path}'")));
             }
         }
+        self.reports.working_intervals().map_err(|m| key_error("reports.working_hours", m))?;
+        if self.reports.reopen_days < 0 || self.reports.retention_days < 1 {
+            return Err(key_error("reports.retention_days", "reopen_days ≥ 0 and retention_days ≥ 1"));
+        }
+        if self.reports.upkeep_every_secs == 0 {
+            return Err(key_error("reports.upkeep_every_secs", "must be more than 0"));
+        }
         if self.storage.data_dir.trim().is_empty() {
             return Err(key_error("storage.data_dir", "must not be empty"));
         }
@@ -505,6 +597,11 @@ impl Config {
         } else {
             self.storage.database_url.clone()
         }
+    }
+
+    /// Where the contact key is kept when none is configured.
+    pub fn contact_key_file(&self) -> PathBuf {
+        self.data_dir().join("contact.key")
     }
 
     pub fn audit_key_file(&self) -> PathBuf {

@@ -25,6 +25,7 @@
 
 mod form;
 mod format;
+pub mod handlers;
 mod xml;
 
 #[cfg(test)]

@@ -1,0 +1,16 @@
+//! Citizen reports ("phản ánh, kiến nghị"): intake from every channel, the process with its
+//! deadlines in working time, routing to the agencies, duplicates, the reporter's privacy and
+//! tracking code, and what is published.
+
+pub mod model;
+pub mod privacy;
+pub mod process;
+pub mod reporter;
+pub mod routing;
+pub mod service;
+pub mod settings;
+pub mod steps;
+
+pub use reporter::{PublicReport, ReporterRequest};
+pub use service::{NewReport, Receipt, ReportDetail, ReportService, Settings};
+pub use steps::{StepRequest, SupportingPart};
