@@ -106,9 +106,17 @@ pub async fn seed(state: &AppState, count: usize) -> anyhow::Result<()> {
 
 /// A point inside each commune (a short way off it for the n-th report).
 async fn places(state: &AppState) -> anyhow::Result<Vec<(String, f64, f64)>> {
-    let stations = crate::demo_stations::commune_points(state).await?;
-    let mut out: Vec<(String, f64, f64)> =
-        stations.into_iter().map(|(c, (lon, lat))| (c, lon, lat)).collect();
+    let points = crate::demo_stations::commune_points(state).await?;
+    let index = state.unit_index();
+    let mut out: Vec<(String, f64, f64)> = points
+        .into_iter()
+        .filter(|(c, _)| {
+            index.unit(c).is_some_and(|u| {
+                u.kind.is_local() && u.parent_code.as_deref() == Some(crate::demo::PROVINCE_CODE)
+            })
+        })
+        .map(|(c, (lon, lat))| (c, lon, lat))
+        .collect();
     out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
 }
@@ -145,7 +153,12 @@ async fn seed_history(state: &AppState, demo: &[DemoCategory], count: usize) -> 
             let Some((commune, lon, lat)) = places.get(dice.below(places.len() as u64) as usize).cloned() else {
                 return Err(anyhow!("no commune points"));
             };
-            let age_hours = dice.below(60 * 24) as i64;
+            // The last few are fresh: some still in the queue, some just routed.
+            let age_hours = match count - i {
+                1..=3 => dice.below(5) as i64,
+                4..=6 => 7 + dice.below(16) as i64,
+                _ => dice.below(60 * 24) as i64,
+            };
             let received = now - SignedDuration::from_hours(age_hours) - SignedDuration::from_mins(dice.below(600) as i64);
             let street = STREETS.get(dice.below(STREETS.len() as u64) as usize).copied().unwrap_or("");
             let keyword = d.category.keywords.first().cloned().unwrap_or_else(|| d.category.name_vi.to_lowercase());

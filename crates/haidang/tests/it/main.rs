@@ -21,6 +21,7 @@ mod indicators;
 mod lifecycle;
 mod mqtt;
 mod receiver;
+mod reports;
 mod subscriptions;
 mod temporal;
 mod units_orgs;
