@@ -35,6 +35,12 @@ pub enum CoreError {
     Forbidden(String),
     #[error("password rejected: {0}")]
     WeakPassword(PasswordRule),
+    /// An upload larger than its kind allows (HTTP 413).
+    #[error("too large: at most {max_bytes} bytes")]
+    TooLarge { max_bytes: usize },
+    /// An upload of a type not taken (HTTP 415): what was sent is named for the user.
+    #[error("unsupported type: {0}")]
+    UnsupportedType(String),
     /// The store failed; the message is for logs only.
     #[error("storage error: {0}")]
     Storage(String),
@@ -99,6 +105,8 @@ impl CoreError {
             CoreError::TokenInvalid => "token_invalid",
             CoreError::Forbidden(_) => "forbidden",
             CoreError::WeakPassword(_) => "weak_password",
+            CoreError::TooLarge { .. } => "body_too_large",
+            CoreError::UnsupportedType(_) => "unsupported_media_type",
             CoreError::Storage(_) => "storage_error",
             CoreError::Internal(_) => "internal_error",
         }

@@ -518,6 +518,22 @@ pub trait ReportRepository: Send + Sync {
     async fn report_steps(&self, id: &str) -> CoreResult<Vec<crate::reports::model::ReportStep>>;
     async fn report_assignments(&self, id: &str) -> CoreResult<Vec<crate::reports::model::Assignment>>;
     async fn report_extensions(&self, id: &str) -> CoreResult<Vec<crate::reports::model::ExtensionRequest>>;
+
+    /// Keeps an upload: the original and the public copy.
+    async fn insert_media(
+        &self,
+        media: &crate::reports::model::ReportMedia,
+        original: &[u8],
+        public: &[u8],
+    ) -> CoreResult<()>;
+    async fn list_media(&self, report_id: &str) -> CoreResult<Vec<crate::reports::model::ReportMedia>>;
+    async fn get_media(&self, id: &str) -> CoreResult<Option<crate::reports::model::ReportMedia>>;
+    /// The original bytes, or the public copy.
+    async fn media_bytes(&self, id: &str, original: bool) -> CoreResult<Option<Vec<u8>>>;
+    /// Replaces the public copy (a redaction) with its audit record.
+    async fn replace_public_media(&self, id: &str, public: &[u8], audit: &AuditEvent) -> CoreResult<()>;
+    /// Removes uploads never attached to a report, made before `before`; answers how many.
+    async fn delete_orphan_media(&self, before: Timestamp) -> CoreResult<u64>;
 }
 
 /// What one change to a report writes together.
@@ -529,6 +545,8 @@ pub struct ReportChange {
     pub assignments: Vec<crate::reports::model::Assignment>,
     /// Inserted or replaced by id.
     pub extensions: Vec<crate::reports::model::ExtensionRequest>,
+    /// Uploads to attach to the report: each must exist and be attached to none yet.
+    pub attach_media: Vec<String>,
     pub audit: Option<AuditEvent>,
 }
 

@@ -55,6 +55,8 @@ impl ApiError {
             | CoreError::AccountRevoked
             | CoreError::Forbidden(_)
             | CoreError::PasswordChangeRequired => StatusCode::FORBIDDEN,
+            CoreError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            CoreError::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             CoreError::Storage(_) | CoreError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         if e.is_internal() {
@@ -85,6 +87,10 @@ impl ApiError {
                 detail = format!("{detail} ({message})");
             }
             CoreError::NotFound { what } => detail = format!("{detail}: {what}"),
+            CoreError::TooLarge { max_bytes } => {
+                detail = format!("{detail} (≤ {} MB)", max_bytes / (1024 * 1024));
+            }
+            CoreError::UnsupportedType(what) => detail = format!("{detail} ({what})"),
             CoreError::AccountLocked { until: Some(until) } => {
                 detail = format!("{detail} {}", haidang_core::time::format_local(*until));
             }

@@ -52,7 +52,9 @@ pub fn app(state: Arc<AppState>) -> Router {
         .merge(ops::router(openapi))
         .route_layer(middleware::from_fn(ops::track_metrics))
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(body_limit))
+        // Photo and video uploads raise the extractors' limit on their own routes; this outer
+        // limit is the larger of the two so it does not cut them short.
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(body_limit.max(api::reports::UPLOAD_LIMIT)))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
         // Outside the limits and the timeout, so their plain-text answers become problem+json too.
         .layer(middleware::from_fn(problem_for_api_errors))

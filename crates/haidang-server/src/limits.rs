@@ -48,6 +48,8 @@ impl RateLimiter {
 pub struct PublicLimits {
     pub lookups: RateLimiter,
     pub intake: RateLimiter,
+    /// Photo uploads: a report may carry five.
+    pub uploads: RateLimiter,
 }
 
 impl PublicLimits {
@@ -55,6 +57,7 @@ impl PublicLimits {
         PublicLimits {
             lookups: RateLimiter::new(lookups_per_minute, Duration::from_secs(60)),
             intake: RateLimiter::new(intake_per_hour, Duration::from_secs(3600)),
+            uploads: RateLimiter::new(intake_per_hour.saturating_mul(5), Duration::from_secs(3600)),
         }
     }
 }

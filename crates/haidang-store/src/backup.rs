@@ -57,6 +57,7 @@ pub const TABLES: &[(&str, &str)] = &[
     ("citizen_report_steps", "report_id, pos"),
     ("citizen_report_assignments", "report_id, org_id"),
     ("citizen_report_extensions", "id"),
+    ("report_media", "id"),
 ];
 
 #[derive(Debug, thiserror::Error)]

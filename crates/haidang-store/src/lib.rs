@@ -13,6 +13,7 @@ mod entities;
 mod history;
 mod indicators;
 mod orgs;
+mod report_media;
 mod reports;
 mod rows;
 mod subscriptions;

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use haidang_core::audit::AuditEvent;
 use haidang_core::repo::{ReportChange, ReportFilter, ReportRepository};
 use haidang_core::reports::model::{
-    Assignment, CitizenReport, ExtensionRequest, ReportCategory, ReportStep, Route,
+    Assignment, CitizenReport, ExtensionRequest, ReportCategory, ReportMedia, ReportStep, Route,
 };
 use haidang_core::{CoreError, CoreResult};
 use sqlx::any::AnyRow;
@@ -65,6 +65,7 @@ impl Store {
             .await
             .map_err(db_err)?;
         }
+        self.attach_media_in(tx, &id, &change.attach_media).await?;
         for a in &change.assignments {
             sqlx::query("DELETE FROM citizen_report_assignments WHERE report_id = $1 AND org_id = $2")
                 .bind(id.clone())
@@ -432,6 +433,30 @@ impl ReportRepository for Store {
                 .await
                 .map_err(db_err)?;
         docs("report assignment", &rows)
+    }
+
+    async fn insert_media(&self, media: &ReportMedia, original: &[u8], public: &[u8]) -> CoreResult<()> {
+        self.insert_media_row(media, original, public).await
+    }
+
+    async fn list_media(&self, report_id: &str) -> CoreResult<Vec<ReportMedia>> {
+        self.list_media_rows(report_id).await
+    }
+
+    async fn get_media(&self, id: &str) -> CoreResult<Option<ReportMedia>> {
+        self.get_media_row(id).await
+    }
+
+    async fn media_bytes(&self, id: &str, original: bool) -> CoreResult<Option<Vec<u8>>> {
+        self.media_bytes_of(id, original).await
+    }
+
+    async fn replace_public_media(&self, id: &str, public: &[u8], audit: &AuditEvent) -> CoreResult<()> {
+        self.replace_public_copy(id, public, audit).await
+    }
+
+    async fn delete_orphan_media(&self, before: jiff::Timestamp) -> CoreResult<u64> {
+        self.delete_orphans(before).await
     }
 
     async fn report_extensions(&self, id: &str) -> CoreResult<Vec<ExtensionRequest>> {

@@ -197,6 +197,7 @@ async fn seed_history(state: &AppState, demo: &[DemoCategory], count: usize) -> 
                     .filter_map(|a| a.values.first().map(|(k, _)| (a.code.clone(), k.clone())))
                     .collect(),
                 media_urls: vec![],
+                media_ids: vec![],
             };
             state.reports.set_time(Some(received));
             // A point just off a commune's edge can fall outside: the report keeps the commune.

@@ -105,7 +105,10 @@ impl HubError {
 impl From<CoreError> for HubError {
     fn from(e: CoreError) -> HubError {
         let kind = match &e {
-            CoreError::Validation { .. } | CoreError::WeakPassword(_) => ErrorType::BadRequestData,
+            CoreError::Validation { .. }
+            | CoreError::WeakPassword(_)
+            | CoreError::TooLarge { .. }
+            | CoreError::UnsupportedType(_) => ErrorType::BadRequestData,
             CoreError::NotFound { .. } => ErrorType::ResourceNotFound,
             CoreError::Conflict(_) => ErrorType::AlreadyExists,
             CoreError::Forbidden(_)

@@ -2,6 +2,7 @@
 //! deadlines in working time, routing to the agencies, duplicates, the reporter's privacy and
 //! tracking code, and what is published.
 
+pub mod media;
 pub mod model;
 pub mod privacy;
 pub mod process;
@@ -10,6 +11,7 @@ pub mod routing;
 pub mod service;
 pub mod settings;
 pub mod steps;
+pub mod uploads;
 
 pub use reporter::{PublicReport, ReporterRequest};
 pub use service::{NewReport, Receipt, ReportDetail, ReportService, Settings};

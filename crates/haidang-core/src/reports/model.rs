@@ -423,3 +423,19 @@ pub struct Route {
     /// The agency's organisation code.
     pub org_code: String,
 }
+
+/// A photo or video of a report: the reporter's (stage "intake") or the agency's result
+/// ("answer"). The bytes are kept twice by the store: the original, for the roles allowed, and
+/// the public copy without metadata (and pixelated where the operator marked).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportMedia {
+    pub id: String,
+    /// None until the report it was uploaded for is sent.
+    pub report_id: Option<String>,
+    pub stage: String,
+    pub media_type: super::media::MediaType,
+    pub size: i64,
+    pub redacted: bool,
+    pub uploaded_by: Option<String>,
+    pub created_at: Timestamp,
+}

@@ -43,10 +43,22 @@ pub struct PublicReport {
     /// When this report was merged into an earlier one, that report's number: what is shown
     /// is the original's progress.
     pub merged_into: Option<i64>,
+    /// Photos and videos: the reporter's and the agency's result, as their public copies.
+    pub media: Vec<PublicMedia>,
     /// What the reporter may do now.
     pub can_rate: bool,
     pub can_reopen: bool,
     pub can_provide_info: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PublicMedia {
+    pub id: String,
+    /// Relative to the server: /api/v1/public/media/{id}.
+    pub url: String,
+    pub content_type: &'static str,
+    /// "intake" (the reporter's) or "answer" (the agency's result).
+    pub stage: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -106,6 +118,22 @@ impl ReportService {
             None => (report.clone(), None),
         };
         let steps = self.repo.report_steps(&shown.id).await?;
+        let media = self
+            .repo
+            .list_media(&shown.id)
+            .await?
+            .into_iter()
+            // The agency's result photos are shown with the answer, once it is approved.
+            .filter(|m| {
+                m.stage == "intake" || shown.state == ReportState::Closed || shown.published_at.is_some()
+            })
+            .map(|m| PublicMedia {
+                url: format!("/api/v1/public/media/{}", m.id),
+                id: m.id,
+                content_type: m.media_type.content_type(),
+                stage: m.stage,
+            })
+            .collect();
         let approved = shown.state == ReportState::Closed || shown.published_at.is_some();
         let at = self.now();
         let reopen_ok = shown.state == ReportState::Closed && self.check_reopen_window(&shown, at).is_ok();
@@ -136,6 +164,7 @@ impl ReportService {
             closed_at: shown.closed_at,
             rating: if for_reporter { report.rating } else { None },
             history: public_history(&steps, for_reporter),
+            media,
             merged_into,
             can_rate: for_reporter && merged_into.is_none() && approved && report.rating.is_none(),
             can_reopen: for_reporter && merged_into.is_none() && reopen_ok,
@@ -232,6 +261,7 @@ impl ReportService {
                 steps: vec![record],
                 assignments: vec![],
                 extensions: vec![],
+                attach_media: vec![],
                 audit: None,
             })
             .await?;

@@ -82,6 +82,9 @@ pub struct NewReport {
     /// Photos or videos kept elsewhere (Open311's media_url), http(s) only.
     #[serde(default)]
     pub media_urls: Vec<String>,
+    /// Uploads made just before (POST /api/v1/public/media), attached to this report.
+    #[serde(default)]
+    pub media_ids: Vec<String>,
 }
 
 /// What intake answers: the report and the tracking code, shown to the reporter once.
@@ -101,6 +104,7 @@ pub struct ReportDetail {
     /// The routing table's suggestion (an organisation code), for reports not yet assigned.
     pub suggested_agency: Option<String>,
     pub overdue: bool,
+    pub media: Vec<super::model::ReportMedia>,
 }
 
 impl ReportService {
@@ -205,6 +209,12 @@ impl ReportService {
             }
         }
         let media_urls = check_media_urls(&new.media_urls)?;
+        if new.media_ids.len() > super::uploads::MAX_MEDIA_PER_REPORT {
+            return Err(CoreError::validation(
+                "media_ids",
+                format!("at most {}", super::uploads::MAX_MEDIA_PER_REPORT),
+            ));
+        }
         let unit_code = self.place(&new)?;
         let address = new.address.as_deref().map(str::trim).filter(|a| !a.is_empty()).map(String::from);
         if new.lon.is_none() && unit_code.is_none() && address.is_none() {
@@ -299,6 +309,7 @@ impl ReportService {
             steps: vec![step],
             assignments: vec![],
             extensions: vec![],
+            attach_media: new.media_ids.clone(),
             audit,
         };
         report.number = self.repo.insert_report(&change).await?;
@@ -363,6 +374,7 @@ impl ReportService {
         };
         Ok(ReportDetail {
             steps: self.repo.report_steps(&report.id).await?,
+            media: self.repo.list_media(&report.id).await?,
             extensions: self.repo.report_extensions(&report.id).await?,
             overdue: report.is_overdue(self.now()),
             report,

@@ -193,6 +193,7 @@ impl ReportService {
                 steps: vec![step],
                 assignments: vec![],
                 extensions: vec![],
+                attach_media: vec![],
                 audit: None,
             };
             match self.repo.update_report(&change).await {
@@ -234,6 +235,7 @@ impl ReportService {
                 steps: vec![step],
                 assignments: vec![],
                 extensions: vec![],
+                attach_media: vec![],
                 audit: Some(audit),
             };
             match self.repo.update_report(&change).await {
@@ -276,6 +278,7 @@ impl ReportService {
                     steps: vec![],
                     assignments: vec![],
                     extensions: vec![],
+                    attach_media: vec![],
                     audit: None,
                 };
                 match self.repo.update_report(&change).await {

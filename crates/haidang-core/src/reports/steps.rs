@@ -239,6 +239,7 @@ impl ReportService {
                 steps: d.steps,
                 assignments: d.assignments,
                 extensions: d.extensions,
+                attach_media: vec![],
                 audit: Some(audit),
             })
             .await?;

@@ -112,7 +112,19 @@ pub fn router() -> (axum::Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(reports::public_create, reports::published))
         .routes(routes!(reports::track))
         .routes(routes!(reports::reporter_step))
+        .routes(with_upload_limit(routes!(reports::public_upload)))
+        .routes(routes!(reports::public_media))
+        .routes(with_upload_limit(routes!(reports::upload)))
+        .routes(routes!(reports::media))
+        .routes(routes!(reports::redact))
         .split_for_parts()
+}
+
+/// Raises the extractors' body limit on an upload route to the largest video.
+fn with_upload_limit(
+    (schemas, paths, router): utoipa_axum::router::UtoipaMethodRouter<Arc<AppState>>,
+) -> utoipa_axum::router::UtoipaMethodRouter<Arc<AppState>> {
+    (schemas, paths, router.layer(axum::extract::DefaultBodyLimit::max(reports::UPLOAD_LIMIT)))
 }
 
 /// An RFC 3339 time the caller sent as `field`, or a validation error naming the field.

@@ -411,3 +411,136 @@ pub async fn published(
     let list = state.reports.published(filter).await.map_err(report_err(lang))?;
     Ok(Json(json!(list)))
 }
+
+/// The body limit of the upload routes: the largest video, with room for a form around it.
+pub(crate) const UPLOAD_LIMIT: usize = haidang_core::reports::media::MAX_VIDEO_BYTES + 64 * 1024;
+
+fn media_answer(
+    kind: haidang_core::reports::media::MediaType,
+    bytes: Vec<u8>,
+    cache: &'static str,
+) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, kind.content_type()),
+            (header::CACHE_CONTROL, cache),
+            (header::CONTENT_DISPOSITION, "inline"),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// A photo or short video for a report about to be sent (the portal uploads first, then sends
+/// the report with the ids). The type is read from the bytes: JPEG, PNG, WebP (8 MB) or MP4
+/// (30 MB); anything else is 415, too large 413, and nothing is kept. Limited per address.
+#[utoipa::path(post, path = "/api/v1/public/media", tag = "reports", request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = serde_json::Value), (status = 413, body = crate::error::Problem),
+              (status = 415, body = crate::error::Problem), (status = 429, body = crate::error::Problem)))]
+pub async fn public_upload(
+    State(state): State<Arc<AppState>>,
+    RequestLang(lang): RequestLang,
+    SourceIp(ip): SourceIp,
+    body: axum::body::Bytes,
+) -> Response {
+    let key = ip.unwrap_or_default();
+    if !state.public_limits.uploads.allow(&key) {
+        return too_many(lang, state.public_limits.uploads.retry_after(&key));
+    }
+    match state.reports.upload(None, &body).await {
+        Ok(m) => (
+            StatusCode::CREATED,
+            Json(json!({
+                "id": m.id,
+                "url": format!("/api/v1/public/media/{}", m.id),
+                "content_type": m.media_type.content_type(),
+                "size": m.size,
+            })),
+        )
+            .into_response(),
+        Err(e) => report_err(lang)(e).into_response(),
+    }
+}
+
+/// The public copy of a report's photo: no position, no camera data, pixelated where the centre
+/// marked. Uploads not yet sent with a report are not served.
+#[utoipa::path(get, path = "/api/v1/public/media/{id}", tag = "reports", params(("id" = String, Path)),
+    responses((status = 200, content_type = "image/jpeg"), (status = 404, body = crate::error::Problem)))]
+pub async fn public_media(
+    State(state): State<Arc<AppState>>,
+    RequestLang(lang): RequestLang,
+    Path(id): Path<String>,
+) -> Response {
+    match state.reports.public_media(&id).await {
+        Ok((kind, bytes)) => media_answer(kind, bytes, "public, max-age=300"),
+        Err(e) => report_err(lang)(e).into_response(),
+    }
+}
+
+/// Staff add a photo to a report they handle (the agency's result, or the centre's own).
+#[utoipa::path(post, path = "/api/v1/reports/{id}/media", tag = "reports", params(("id" = String, Path)),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = serde_json::Value), (status = 413, body = crate::error::Problem),
+              (status = 415, body = crate::error::Problem)))]
+pub async fn upload(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let m = state
+        .reports
+        .upload_for_report(&caller.subject, &id, &body)
+        .await
+        .map_err(report_err(caller.lang))?;
+    Ok((StatusCode::CREATED, Json(json!(m))))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct MediaQuery {
+    /// The upload as it came, with its metadata (personal data: audited).
+    pub original: Option<bool>,
+}
+
+/// A report's photo for staff: the public copy, or the original for roles allowed to see it.
+#[utoipa::path(get, path = "/api/v1/reports/{id}/media/{media}", tag = "reports",
+    params(("id" = String, Path), ("media" = String, Path), MediaQuery),
+    responses((status = 200, content_type = "image/jpeg"), (status = 403, body = crate::error::Problem)))]
+pub async fn media(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path((id, media)): Path<(String, String)>,
+    Query(q): Query<MediaQuery>,
+) -> ApiResult<Response> {
+    let (kind, bytes) = state
+        .reports
+        .staff_media(&caller.subject, &id, &media, q.original.unwrap_or(false))
+        .await
+        .map_err(report_err(caller.lang))?;
+    Ok(media_answer(kind, bytes, "private, no-store"))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct RedactBody {
+    #[schema(value_type = Vec<Object>)]
+    pub rects: Vec<haidang_core::reports::media::Rect>,
+}
+
+/// Pixelates faces, plates or names on a photo's public copy before it is published; the
+/// original is kept for the roles allowed to see it.
+#[utoipa::path(post, path = "/api/v1/reports/{id}/media/{media}/redact", tag = "reports",
+    params(("id" = String, Path), ("media" = String, Path)), request_body = RedactBody,
+    responses((status = 200, body = serde_json::Value), (status = 422, body = crate::error::Problem)))]
+pub async fn redact(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path((id, media)): Path<(String, String)>,
+    JsonBody(body): JsonBody<RedactBody>,
+) -> ApiResult<Json<Value>> {
+    let m = state
+        .reports
+        .redact_media(&caller.subject, &id, &media, &body.rects)
+        .await
+        .map_err(report_err(caller.lang))?;
+    Ok(Json(json!(m)))
+}

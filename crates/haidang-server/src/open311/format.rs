@@ -192,6 +192,9 @@ pub struct CreatedView {
     pub service_request_id: Option<String>,
     pub service_notice: Option<String>,
     pub account_id: Option<String>,
+    /// The common extension: where the metadata-stripped copy of an uploaded `media` file is.
+    /// Written only when a file came with the request.
+    pub media_url: Option<String>,
 }
 
 impl CreatedView {
@@ -206,7 +209,7 @@ impl CreatedView {
 impl Serialize for CreatedView {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let (show_token, show_id) = self.shown();
-        let mut st = s.serialize_struct("CreatedView", 4)?;
+        let mut st = s.serialize_struct("CreatedView", 5)?;
         if show_token {
             st.serialize_field("token", &self.token)?;
         }
@@ -215,6 +218,9 @@ impl Serialize for CreatedView {
         }
         st.serialize_field("service_notice", &self.service_notice)?;
         st.serialize_field("account_id", &self.account_id)?;
+        if self.media_url.is_some() {
+            st.serialize_field("media_url", &self.media_url)?;
+        }
         st.end()
     }
 }

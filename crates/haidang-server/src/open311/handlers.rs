@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -30,7 +30,12 @@ type Pairs = Vec<(String, String)>;
 
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
-        .route("/open311/v2/{segment}", get(top_level).post(post_request))
+        .route(
+            "/open311/v2/{segment}",
+            get(top_level)
+                .post(post_request)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::api::reports::UPLOAD_LIMIT)),
+        )
         .route("/open311/v2/services/{segment}", get(service_definition))
         .route("/open311/v2/requests/{segment}", get(one_request))
         .route("/open311/v2/tokens/{segment}", get(token))
@@ -174,8 +179,7 @@ async fn post_request(
     State(state): State<Arc<AppState>>,
     Path(segment): Path<String>,
     SourceIp(ip): SourceIp,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
+    req: axum::extract::Request,
 ) -> Response {
     let (stem, format) = match split_format(&segment) {
         Ok(split) => split,
@@ -184,13 +188,9 @@ async fn post_request(
     if stem != "requests" {
         return fail(format, Open311Error::new(405, format!("'{stem}' takes no POST")));
     }
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    if !content_type.starts_with("application/x-www-form-urlencoded") {
-        // A multipart upload (the `media` extension) needs media storage, which is not built yet.
-        return fail(format, Open311Error::new(415, "send the request as application/x-www-form-urlencoded"));
-    }
-    let Ok(pairs) = serde_urlencoded::from_bytes::<Pairs>(&body) else {
-        return fail(format, Open311Error::bad_request("the form could not be read"));
+    let (pairs, file) = match read_form(&state, req).await {
+        Ok(read) => read,
+        Err(e) => return fail(format, e),
     };
     if let Err(e) = check_jurisdiction(&state, &pairs) {
         return fail(format, e);
@@ -253,7 +253,30 @@ async fn post_request(
         consent: has_contact.then(|| "Liên hệ về phản ánh gửi qua ứng dụng (Open311)".to_string()),
         attributes: form.attributes.iter().cloned().collect(),
         media_urls: form.media_url.iter().cloned().collect(),
+        media_ids: vec![],
     };
+    // The `media` file extension: kept without its metadata, then attached to the request.
+    let mut new = new;
+    let mut media_url = None;
+    if let Some(bytes) = file {
+        match state.reports.upload(Some(&subject), &bytes).await {
+            Ok(m) => {
+                let base = state.config.server.public_url.trim_end_matches('/');
+                media_url = Some(format!("{base}/api/v1/public/media/{}", m.id));
+                new.media_ids.push(m.id);
+            }
+            Err(CoreError::TooLarge { max_bytes }) => {
+                return fail(
+                    format,
+                    Open311Error::new(413, format!("media: at most {} MB", max_bytes / (1024 * 1024))),
+                )
+            }
+            Err(CoreError::UnsupportedType(_)) => {
+                return fail(format, Open311Error::new(415, "media: JPEG, PNG, WebP or MP4 only"))
+            }
+            Err(e) => return from_core(format, e),
+        }
+    }
     match state.reports.intake(Some(&subject), new).await {
         Ok(receipt) => {
             let created = CreatedView {
@@ -264,11 +287,73 @@ async fn post_request(
                     category.time_limit_days
                 )),
                 account_id: None,
+                media_url,
             };
             answer(render_created(&[created], format), StatusCode::CREATED)
         }
         Err(e) => from_core(format, e),
     }
+}
+
+/// The POST's fields as (name, value) pairs, form-encoded or multipart; a multipart body may
+/// carry one file in a field named `media` (the common extension to v2).
+async fn read_form(
+    state: &Arc<AppState>,
+    req: axum::extract::Request,
+) -> Result<(Pairs, Option<axum::body::Bytes>), Open311Error> {
+    use axum::extract::FromRequest;
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if content_type.starts_with("multipart/form-data") {
+        let mut multipart = axum::extract::Multipart::from_request(req, state)
+            .await
+            .map_err(|e| Open311Error::bad_request(format!("the multipart body could not be read: {e}")))?;
+        let mut pairs = Vec::new();
+        let mut file = None;
+        loop {
+            let field = match multipart.next_field().await {
+                Ok(Some(f)) => f,
+                Ok(None) => break,
+                Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                    return Err(Open311Error::new(413, "the request is too large"))
+                }
+                Err(e) => {
+                    return Err(Open311Error::bad_request(format!(
+                        "the multipart body could not be read: {e}"
+                    )))
+                }
+            };
+            let name = field.name().unwrap_or_default().to_string();
+            if name == "media" {
+                let bytes = field
+                    .bytes()
+                    .await
+                    .map_err(|e| Open311Error::new(e.status().as_u16(), format!("media: {e}")))?;
+                file = Some(bytes);
+            } else {
+                let value =
+                    field.text().await.map_err(|e| Open311Error::bad_request(format!("{name}: {e}")))?;
+                pairs.push((name, value));
+            }
+        }
+        return Ok((pairs, file));
+    }
+    if !content_type.starts_with("application/x-www-form-urlencoded") {
+        return Err(Open311Error::new(
+            415,
+            "send the request as application/x-www-form-urlencoded or multipart/form-data",
+        ));
+    }
+    let body = axum::body::to_bytes(req.into_body(), crate::api::reports::UPLOAD_LIMIT)
+        .await
+        .map_err(|_| Open311Error::new(413, "the request is too large"))?;
+    let pairs = serde_urlencoded::from_bytes::<Pairs>(&body)
+        .map_err(|_| Open311Error::bad_request("the form could not be read"))?;
+    Ok((pairs, None))
 }
 
 /// The Open311 view of a published report; with `extended`, the detailed state and its notes.
@@ -277,6 +362,7 @@ fn request_view(
     categories: &[ReportCategory],
     agencies: &[(String, String)],
     extended: bool,
+    base: &str,
 ) -> RequestView {
     let category = categories.iter().find(|c| c.code == r.category);
     let last_note = r.history.iter().rev().find(|s| !s.note.is_empty()).map(|s| s.note.clone());
@@ -300,7 +386,7 @@ fn request_view(
         zipcode: None,
         lat: r.lat,
         long: r.lon,
-        media_url: None,
+        media_url: r.media.iter().find(|m| m.stage == "intake").map(|m| format!("{base}{}", m.url)),
         extended_attributes: extended.then(|| Extended {
             detailed_status: r.state.as_str().to_string(),
             detailed_status_label: state_label(r.state).to_string(),
@@ -377,10 +463,11 @@ async fn list_requests(state: &AppState, format: Format, pairs: &Pairs) -> Respo
         Ok(l) => l,
         Err(e) => return from_core(format, e),
     };
+    let base = state.config.server.public_url.trim_end_matches('/');
     match state.reports.published(filter).await {
         Ok(list) => {
             let views: Vec<RequestView> =
-                list.iter().map(|r| request_view(r, &categories, &agencies, q.extensions)).collect();
+                list.iter().map(|r| request_view(r, &categories, &agencies, q.extensions, base)).collect();
             answer(render_requests(&views, format), StatusCode::OK)
         }
         Err(e) => from_core(format, e),
@@ -404,9 +491,10 @@ async fn one_request(
         Ok(l) => l,
         Err(e) => return from_core(format, e),
     };
+    let base = state.config.server.public_url.trim_end_matches('/');
     match state.reports.published_one(number).await {
         Ok(r) => answer(
-            render_requests(&[request_view(&r, &categories, &agencies, extended)], format),
+            render_requests(&[request_view(&r, &categories, &agencies, extended, base)], format),
             StatusCode::OK,
         ),
         Err(CoreError::NotFound { .. }) => not_found(),

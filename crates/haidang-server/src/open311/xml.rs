@@ -224,6 +224,9 @@ pub(super) fn created(created: &[CreatedView]) -> String {
                 }
                 x.opt("service_notice", c.service_notice.as_deref())
                     .opt("account_id", c.account_id.as_deref());
+                if c.media_url.is_some() {
+                    x.opt("media_url", c.media_url.as_deref());
+                }
             });
         }
     });

@@ -654,3 +654,164 @@ async fn the_demo_history_has_reports_in_every_state_and_keys_rotate() {
         app.stop().await;
     }
 }
+
+/// A 64×48 JPEG as a phone writes it: an EXIF segment with the position, then the image.
+pub(crate) fn phone_photo() -> Vec<u8> {
+    let img = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([(x * 4) as u8, (y * 5) as u8, 128]));
+    let mut plain = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(img).write_to(&mut plain, image::ImageFormat::Jpeg).unwrap();
+    let plain = plain.into_inner();
+    let exif = b"Exif\0\0GPSLatitude 22.3946 GPSLongitude 103.4580";
+    let mut out = plain[..2].to_vec();
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&((exif.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(exif);
+    out.extend_from_slice(&plain[2..]);
+    out
+}
+
+fn has(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+async fn media_rows(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM report_media").fetch_one(app.state.store.pool()).await.unwrap()
+}
+
+#[tokio::test]
+async fn photos_lose_their_position_before_anyone_but_authorised_staff_sees_them() {
+    for backend in backends() {
+        let app = reports_app(backend, 0).await;
+        let (_, lon, lat) = commune_point(&app, 4).await;
+        let client = app.client();
+        let upload = |bytes: Vec<u8>, ct: &'static str| {
+            client.post(app.url("/api/v1/public/media")).header("content-type", ct).body(bytes).send()
+        };
+        // Refused: another type (415), too large (413); nothing is kept.
+        let res = upload(b"%PDF-1.7 hello".to_vec(), "application/pdf").await.unwrap();
+        let (status, code, _) = problem_code(res).await;
+        assert_eq!((status, code.as_str()), (415, "unsupported_media_type"));
+        let mut big = phone_photo();
+        big.resize(9 * 1024 * 1024, 0);
+        let (status, code, body) = problem_code(upload(big, "image/jpeg").await.unwrap()).await;
+        assert_eq!((status, code.as_str()), (413, "body_too_large"), "{body}");
+        assert_eq!(media_rows(&app).await, 0, "nothing stored");
+
+        let res = upload(phone_photo(), "image/jpeg").await.unwrap();
+        assert_eq!(res.status(), 201);
+        let uploaded: Value = res.json().await.unwrap();
+        let media_id = uploaded["id"].as_str().unwrap().to_string();
+        // Not served until it belongs to a report.
+        let res = client.get(app.url(&format!("/api/v1/public/media/{media_id}"))).send().await.unwrap();
+        assert_eq!(res.status(), 404);
+        let res = public_post(&app, json!({"category": "cay-xanh", "description": "Cây đổ chắn đường", "lon": lon, "lat": lat, "media_ids": [media_id], "public": true})).await;
+        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+        let code = res.json::<Value>().await.unwrap()["tracking_code"].as_str().unwrap().to_string();
+        let (_, view) = track(&app, &code).await;
+        let url = view["media"][0]["url"].as_str().unwrap().to_string();
+        let public = client.get(app.url(&url)).send().await.unwrap();
+        assert_eq!(public.headers()["content-type"], "image/jpeg");
+        let public = public.bytes().await.unwrap();
+        assert!(!has(&public, b"GPSLatitude"), "the public copy carries no position");
+        assert!(image::load_from_memory(&public).is_ok());
+        // The same upload cannot be attached to a second report.
+        let res = public_post(&app, json!({"category": "cay-xanh", "description": "Lại cây đổ", "lon": lon, "lat": lat, "media_ids": [media_id]})).await;
+        let (status, _, body) = problem_code(res).await;
+        assert_eq!(status, 422);
+        assert_eq!(body["field"], "media_ids");
+
+        // Staff: the original only for roles that may see personal data, audited.
+        let operator = app.signed_in("operator").await;
+        let (_, queue) = get(&operator, &app, "/api/v1/reports").await;
+        let id = queue[0]["id"].as_str().unwrap().to_string();
+        let original = operator
+            .get(app.url(&format!("/api/v1/reports/{id}/media/{media_id}?original=true")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(original.status(), 200);
+        assert!(has(&original.bytes().await.unwrap(), b"GPSLatitude"));
+        let leader = app.signed_in("leader").await;
+        let res = leader
+            .get(app.url(&format!("/api/v1/reports/{id}/media/{media_id}?original=true")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403);
+        let res =
+            leader.get(app.url(&format!("/api/v1/reports/{id}/media/{media_id}"))).send().await.unwrap();
+        assert_eq!(res.status(), 200, "the public copy is for every reader of the report");
+
+        // Redaction pixelates the public copy; the original stays.
+        let res = send(
+            &operator,
+            &app,
+            Method::POST,
+            &format!("/api/v1/reports/{id}/media/{media_id}/redact"),
+            Some(json!({"rects": [{"x": 0, "y": 0, "w": 32, "h": 24}]})),
+        )
+        .await;
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+        let after = client.get(app.url(&url)).send().await.unwrap().bytes().await.unwrap();
+        assert_ne!(after, public);
+        let red = image::load_from_memory(&after).unwrap().to_rgb8();
+        // The photo's red channel rises 4 per pixel across; inside a pixelated block it is flat
+        // (give or take the JPEG encoder's ringing), outside the area the gradient is intact.
+        let red_at = |x: u32, y: u32| i32::from(red.get_pixel(x, y).0[0]);
+        assert!(
+            (red_at(7, 2) - red_at(1, 2)).abs() <= 10,
+            "flat inside the area: {} vs {}",
+            red_at(1, 2),
+            red_at(7, 2)
+        );
+        assert!((red_at(62, 40) - red_at(40, 40)).abs() >= 60, "the gradient outside the area is kept");
+        let original = operator
+            .get(app.url(&format!("/api/v1/reports/{id}/media/{media_id}?original=true")))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(original, phone_photo());
+        let auditor = app.signed_in("auditor").await;
+        let (_, audit) = get(&auditor, &app, "/api/v1/audit?action=report.media.original").await;
+        assert_eq!(audit.as_array().unwrap().len(), 2, "each look at an original is recorded");
+
+        // Open311's media extension: a multipart request with a `media` file.
+        let token = app
+            .state
+            .accounts
+            .issue_token(
+                &Subject::cli(),
+                "officer",
+                "ứng dụng",
+                &["read".into(), "write".into()],
+                jiff::SignedDuration::from_hours(1),
+            )
+            .await
+            .unwrap()
+            .secret;
+        let form = reqwest::multipart::Form::new()
+            .text("api_key", token)
+            .text("service_code", "cay-xanh")
+            .text("lat", lat.to_string())
+            .text("long", lon.to_string())
+            .text("description", "Cành cây gãy treo trên dây điện")
+            .part(
+                "media",
+                reqwest::multipart::Part::bytes(phone_photo())
+                    .file_name("anh.jpg")
+                    .mime_str("image/jpeg")
+                    .unwrap(),
+            );
+        let res = client.post(app.url("/open311/v2/requests.json")).multipart(form).send().await.unwrap();
+        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+        let created: Value = res.json().await.unwrap();
+        let media_url = created[0]["media_url"].as_str().unwrap();
+        let path = &media_url[media_url.find("/api/v1/public/media/").unwrap()..];
+        let copy = client.get(app.url(path)).send().await.unwrap().bytes().await.unwrap();
+        assert!(!has(&copy, b"GPSLatitude") && image::load_from_memory(&copy).is_ok());
+        app.stop().await;
+    }
+}

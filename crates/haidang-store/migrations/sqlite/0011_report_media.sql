@@ -1,0 +1,12 @@
+-- Photos and videos of citizen reports: the original (for the roles allowed to see it) and the
+-- public copy without metadata, pixelated where the operator marked; both base64 text so a
+-- backup moves them like every other column.
+CREATE TABLE report_media (
+    id TEXT PRIMARY KEY,
+    report_id TEXT REFERENCES citizen_reports(id),
+    created_at BIGINT NOT NULL,
+    doc TEXT NOT NULL,
+    original TEXT NOT NULL,
+    public_copy TEXT NOT NULL
+);
+CREATE INDEX report_media_by_report ON report_media (report_id);
