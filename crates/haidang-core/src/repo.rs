@@ -534,6 +534,23 @@ pub trait ReportRepository: Send + Sync {
     async fn replace_public_media(&self, id: &str, public: &[u8], audit: &AuditEvent) -> CoreResult<()>;
     /// Removes uploads never attached to a report, made before `before`; answers how many.
     async fn delete_orphan_media(&self, before: Timestamp) -> CoreResult<u64>;
+
+    /// The statistics' counts of reports received in [from, to), grouped by `group` (or all in
+    /// one row), overdue as of `at`.
+    async fn report_counts(
+        &self,
+        group: crate::reports::stats::Group,
+        from: Timestamp,
+        to: Timestamp,
+        at: Timestamp,
+    ) -> CoreResult<Vec<crate::reports::stats::Counts>>;
+    /// How many answered reports took each whole number of hours from receipt to answer, per group.
+    async fn report_handling_hours(
+        &self,
+        group: crate::reports::stats::Group,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> CoreResult<Vec<(String, i64, i64)>>;
 }
 
 /// What one change to a report writes together.

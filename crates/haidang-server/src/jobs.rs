@@ -174,3 +174,40 @@ pub async fn run_indicator_publisher(state: Arc<AppState>) {
         }
     }
 }
+
+/// Citizen reports' upkeep: contacts sealed under an older key are re-sealed once at start;
+/// then every `reports.upkeep_every_secs` reports past their deadline are escalated, reporters'
+/// identities past the retention period erased and uploads never sent with a report dropped.
+pub async fn run_report_upkeep(state: Arc<AppState>) {
+    match state.reports.reseal_contacts().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(resealed = n, "reporters' contacts re-sealed under the current key"),
+        Err(e) => {
+            tracing::error!(error = %e, "re-sealing reporters' contacts failed; the old key must stay configured")
+        }
+    }
+    let every = Duration::from_secs(state.config.reports.upkeep_every_secs.max(1));
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let now = haidang_core::time::now();
+        match state.reports.escalate_overdue(now).await {
+            Ok(list) if !list.is_empty() => {
+                tracing::info!(reports = list.len(), "overdue citizen reports escalated")
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "escalation of overdue reports failed; tried again next round")
+            }
+        }
+        match state.reports.erase_expired(now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(reports = n, "reporters' identities erased after the retention period"),
+            Err(e) => tracing::warn!(error = %e, "erasing expired identities failed; tried again next round"),
+        }
+        if let Err(e) = state.reports.forget_orphan_media().await {
+            tracing::warn!(error = %e, "dropping unsent uploads failed");
+        }
+    }
+}

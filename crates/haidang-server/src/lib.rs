@@ -16,6 +16,7 @@ pub mod ngsi;
 pub mod notify;
 pub mod open311;
 mod ops;
+pub mod report_files;
 pub mod state;
 pub(crate) mod web;
 
@@ -166,6 +167,7 @@ pub async fn launch(
     let reminders = tokio::spawn(jobs::run_indicator_reminders(state.clone()));
     let realtime = tokio::spawn(jobs::run_realtime_indicators(state.clone()));
     let publisher = tokio::spawn(jobs::run_indicator_publisher(state.clone()));
+    let report_upkeep = tokio::spawn(jobs::run_report_upkeep(state.clone()));
     let indicators = state.indicators.clone();
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
@@ -186,6 +188,7 @@ pub async fn launch(
     reminders.abort();
     realtime.abort();
     publisher.abort();
+    report_upkeep.abort();
     // A refresh of the indicators' view still waiting is written before the process ends.
     if let Err(e) = indicators.publish_pending().await {
         tracing::warn!(error = %e, "indicator view not refreshed before stopping");

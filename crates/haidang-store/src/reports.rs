@@ -135,6 +135,9 @@ fn bind_report<'q>(
         .bind(r.deadline_at.map(|t| t.as_microsecond()))
         .bind(r.paused_at.map(|t| t.as_microsecond()))
         .bind(r.published_at.map(|t| t.as_microsecond()))
+        .bind(r.answered_at.map(|t| t.as_microsecond()))
+        .bind(r.closed_at.map(|t| t.as_microsecond()))
+        .bind(r.rating.map(i64::from))
         .bind(r.version)
         .bind(r.contact_sealed.clone())
         .bind(doc)
@@ -256,8 +259,9 @@ impl ReportRepository for Store {
             .map_err(db_err)?;
         let q = sqlx::query(
             "INSERT INTO citizen_reports (id, number, tracking_hash, category, state, agency_id, unit_code, channel, \
-             urgency, lon, lat, received_at, updated_at, deadline_at, paused_at, published_at, version, \
-             contact_sealed, doc) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)",
+             urgency, lon, lat, received_at, updated_at, deadline_at, paused_at, published_at, answered_at, \
+             closed_at, rating, version, contact_sealed, doc) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)",
         )
         .persistent(false)
         .bind(r.id.clone())
@@ -277,8 +281,8 @@ impl ReportRepository for Store {
         let q = sqlx::query(
             "UPDATE citizen_reports SET category = $1, state = $2, agency_id = $3, unit_code = $4, channel = $5, \
              urgency = $6, lon = $7, lat = $8, received_at = $9, updated_at = $10, deadline_at = $11, \
-             paused_at = $12, published_at = $13, version = $14, contact_sealed = $15, doc = $16 \
-             WHERE id = $17 AND version = $18",
+             paused_at = $12, published_at = $13, answered_at = $14, closed_at = $15, rating = $16, version = $17, \
+             contact_sealed = $18, doc = $19 WHERE id = $20 AND version = $21",
         )
         .persistent(false);
         let done = bind_report(q, r, doc)
@@ -457,6 +461,25 @@ impl ReportRepository for Store {
 
     async fn delete_orphan_media(&self, before: jiff::Timestamp) -> CoreResult<u64> {
         self.delete_orphans(before).await
+    }
+
+    async fn report_counts(
+        &self,
+        group: haidang_core::reports::stats::Group,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+        at: jiff::Timestamp,
+    ) -> CoreResult<Vec<haidang_core::reports::stats::Counts>> {
+        self.count_reports(group, from, to, at).await
+    }
+
+    async fn report_handling_hours(
+        &self,
+        group: haidang_core::reports::stats::Group,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+    ) -> CoreResult<Vec<(String, i64, i64)>> {
+        self.handling_hours(group, from, to).await
     }
 
     async fn report_extensions(&self, id: &str) -> CoreResult<Vec<ExtensionRequest>> {

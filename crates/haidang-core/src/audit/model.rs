@@ -131,7 +131,7 @@ pub struct AuditQuery {
 
 /// Every action code the services record, for filters and their labels. A test checks that each
 /// code a service writes is listed here.
-pub const ACTIONS: [&str; 62] = [
+pub const ACTIONS: [&str; 63] = [
     "auth.login",
     "auth.logout",
     "auth.password_change",
@@ -192,6 +192,7 @@ pub const ACTIONS: [&str; 62] = [
     "report.contact.view",
     "report.settings",
     "report.erase",
+    "report.escalate",
     "report.media.original",
     "report.media.redact",
 ];

@@ -10,6 +10,7 @@ pub mod reporter;
 pub mod routing;
 pub mod service;
 pub mod settings;
+pub mod stats;
 pub mod steps;
 pub mod uploads;
 

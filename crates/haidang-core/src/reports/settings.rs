@@ -188,13 +188,22 @@ impl ReportService {
             report.updated_at = at;
             report.version += 1;
             let step = system_step(&report, "escalate", at, "quá hạn xử lý / past its deadline");
+            // The audit record is also the event on the bus the notifiers and the console read.
+            let audit =
+                AuditEvent::new(&Actor::system(), "report.escalate", Some(&report.id), Outcome::Success)
+                    .with_detail(format!(
+                        "number={}; agency={}; deadline={}",
+                        report.number,
+                        report.agency_id.as_deref().unwrap_or(""),
+                        report.deadline_at.map(crate::time::format_local).unwrap_or_default()
+                    ));
             let change = ReportChange {
                 report: report.clone(),
                 steps: vec![step],
                 assignments: vec![],
                 extensions: vec![],
                 attach_media: vec![],
-                audit: None,
+                audit: Some(audit),
             };
             match self.repo.update_report(&change).await {
                 Ok(()) => done.push(report),

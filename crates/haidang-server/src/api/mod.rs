@@ -102,6 +102,8 @@ pub fn router() -> (axum::Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(indicators::reply))
         .routes(routes!(reports::list, reports::create))
         .routes(routes!(reports::overdue))
+        .routes(routes!(reports::statistics))
+        .routes(routes!(reports::public_statistics))
         .routes(routes!(reports::get))
         .routes(routes!(reports::step))
         .routes(routes!(reports::contact))

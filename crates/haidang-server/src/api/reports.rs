@@ -544,3 +544,93 @@ pub async fn redact(
         .map_err(report_err(caller.lang))?;
     Ok(Json(json!(m)))
 }
+
+#[derive(Deserialize, IntoParams)]
+pub struct StatsQuery {
+    /// Start of the period (RFC 3339 or yyyy-mm-dd, Vietnam time); default the 1st of this month.
+    pub from: Option<String>,
+    /// End of the period, exclusive; default now.
+    pub to: Option<String>,
+    /// all, agency, category, unit (commune) or channel.
+    pub by: Option<String>,
+    /// json (default), csv or xlsx.
+    pub format: Option<String>,
+}
+
+fn stats_time(field: &str, text: &str) -> Result<jiff::Timestamp, CoreError> {
+    if let Ok(date) = text.parse::<jiff::civil::Date>() {
+        return date
+            .to_zoned(haidang_core::time::local_tz())
+            .map(|z| z.timestamp())
+            .map_err(|e| CoreError::validation(field, e.to_string()));
+    }
+    time_param(field, text)
+}
+
+async fn statistics_answer(
+    state: &AppState,
+    by: Option<&haidang_core::accounts::Subject>,
+    lang: Lang,
+    q: StatsQuery,
+) -> ApiResult<Response> {
+    use haidang_core::reports::stats::Group;
+    let err = report_err(lang);
+    let now = haidang_core::time::now();
+    let from = match q.from.as_deref() {
+        Some(t) => stats_time("from", t).map_err(&err)?,
+        None => {
+            let today = now.to_zoned(haidang_core::time::local_tz()).date();
+            stats_time("from", &today.first_of_month().to_string()).map_err(&err)?
+        }
+    };
+    let to = q.to.as_deref().map(|t| stats_time("to", t)).transpose().map_err(&err)?.unwrap_or(now);
+    let by_text = q.by.as_deref().unwrap_or("all");
+    let group = Group::parse(by_text).ok_or_else(|| {
+        err(CoreError::validation("by", format!("'{by_text}': all, agency, category, unit or channel")))
+    })?;
+    let stats = state.reports.statistics(by, group, from, to).await.map_err(&err)?;
+    match q.format.as_deref().unwrap_or("json") {
+        "json" => Ok(Json(json!(stats)).into_response()),
+        format @ ("csv" | "xlsx") => {
+            let labels = crate::report_files::labels(state, group, lang).await.map_err(&err)?;
+            let name = format!("thong-ke-phan-anh-{}.{format}", by_text);
+            if format == "csv" {
+                Ok((
+                    [
+                        (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                        (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+                    ],
+                    crate::report_files::csv(&stats, &labels),
+                )
+                    .into_response())
+            } else {
+                let bytes = crate::report_files::xlsx(&stats, &labels).map_err(&err)?;
+                Ok(crate::indicator_files::xlsx_response(bytes, &name))
+            }
+        }
+        other => Err(err(CoreError::validation("format", format!("'{other}' is not json, csv or xlsx")))),
+    }
+}
+
+/// Received, verified, rejected, answered (on time), overdue, closed, median handling time and
+/// satisfaction for a period, by agency, category, commune or channel; JSON, CSV or XLSX.
+#[utoipa::path(get, path = "/api/v1/reports/statistics", tag = "reports", params(StatsQuery),
+    responses((status = 200, body = serde_json::Value), (status = 422, body = crate::error::Problem)))]
+pub async fn statistics(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Query(q): Query<StatsQuery>,
+) -> ApiResult<Response> {
+    statistics_answer(&state, Some(&caller.subject), caller.lang, q).await
+}
+
+/// The same figures for the public: aggregates only, never a report or a person.
+#[utoipa::path(get, path = "/api/v1/public/statistics", tag = "reports", params(StatsQuery),
+    responses((status = 200, body = serde_json::Value), (status = 422, body = crate::error::Problem)))]
+pub async fn public_statistics(
+    State(state): State<Arc<AppState>>,
+    RequestLang(lang): RequestLang,
+    Query(q): Query<StatsQuery>,
+) -> ApiResult<Response> {
+    statistics_answer(&state, None, lang, q).await
+}

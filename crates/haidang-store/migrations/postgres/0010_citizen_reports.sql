@@ -19,6 +19,9 @@ CREATE TABLE citizen_reports (
     deadline_at BIGINT,
     paused_at BIGINT,
     published_at BIGINT,
+    answered_at BIGINT,
+    closed_at BIGINT,
+    rating BIGINT,
     version BIGINT NOT NULL,
     contact_sealed TEXT,
     doc TEXT NOT NULL

@@ -105,6 +105,8 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/public/track"),
     ("post", "/api/v1/public/track/steps"),
     ("post", "/api/v1/public/media"),
+    ("get", "/api/v1/reports/statistics"),
+    ("get", "/api/v1/public/statistics"),
     ("get", "/api/v1/public/media/{id}"),
     ("post", "/api/v1/reports/{id}/media"),
     ("get", "/api/v1/reports/{id}/media/{media}"),

@@ -623,6 +623,66 @@ async fn the_demo_history_has_reports_in_every_state_and_keys_rotate() {
         let xml = res.text().await.unwrap();
         assert!(xml.matches("<service>").count() >= 20, "{xml}");
 
+        // The statistics agree with the list, for the centre and (as aggregates) the public.
+        let from = (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * 70)).to_string();
+        let count = |state: &str| all.iter().filter(|r| r["state"] == state).count() as i64;
+        let (status, stats) =
+            get(&supervisor, &app, &format!("/api/v1/reports/statistics?by=agency&from={from}")).await;
+        assert_eq!(status, 200, "{stats}");
+        assert_eq!(stats["total"]["received"], 60);
+        assert_eq!(stats["total"]["closed"], json!(count("closed")));
+        assert_eq!(stats["total"]["rejected"], json!(count("rejected") + count("merged")));
+        let summed: i64 =
+            stats["rows"].as_array().unwrap().iter().map(|r| r["received"].as_i64().unwrap()).sum();
+        assert_eq!(summed, 60, "the rows add up to the total");
+        let overdue = all.iter().filter(|r| r["overdue"] == true).count() as i64;
+        assert_eq!(stats["total"]["overdue"], json!(overdue));
+        assert!(stats["total"]["median_handling_hours"].as_f64().unwrap() > 0.0);
+        let satisfaction = stats["total"]["satisfaction"].as_f64().unwrap();
+        assert!((1.0..=5.0).contains(&satisfaction), "{satisfaction}");
+        let (status, public) =
+            get(&app.client(), &app, &format!("/api/v1/public/statistics?by=category&from={from}")).await;
+        assert_eq!(status, 200);
+        assert_eq!(public["total"]["received"], 60);
+        let text = public.to_string();
+        assert!(
+            !text.contains("contact") && !text.contains("description") && !text.contains("tracking"),
+            "aggregates only"
+        );
+        let res = supervisor
+            .get(app.url(&format!("/api/v1/reports/statistics?by=agency&from={from}&format=csv")))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+        let csv = res.bytes().await.unwrap();
+        assert!(csv.starts_with(b"\xef\xbb\xbf"), "UTF-8 with a BOM for Excel");
+        let csv = String::from_utf8(csv.to_vec()).unwrap();
+        assert!(csv.contains("Tiếp nhận") && csv.contains("Tổng cộng"), "{csv}");
+        let res = supervisor
+            .get(app.url(&format!("/api/v1/reports/statistics?by=unit&from={from}&format=xlsx")))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.bytes().await.unwrap().starts_with(b"PK"));
+        let (status, _) = get(&supervisor, &app, "/api/v1/reports/statistics?by=weather").await;
+        assert_eq!(status, 422);
+        let officer = app.signed_in("officer").await;
+        let (status, _) = get(&officer, &app, "/api/v1/reports/statistics").await;
+        assert_eq!(status, 403);
+
+        // Identities are erased after the retention period (730 days after closing by default).
+        let later = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 800);
+        let erased = app.state.reports.erase_expired(later).await.unwrap();
+        assert!(erased > 0);
+        let closed_with_contact: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM citizen_reports WHERE state = 'closed' AND contact_sealed IS NOT NULL",
+        )
+        .fetch_one(app.state.store.pool())
+        .await
+        .unwrap();
+        assert_eq!(closed_with_contact, 0);
+
         // Rotation: a new key first, the old one kept; contacts are re-sealed under the new one.
         let old_key =
             std::fs::read_to_string(app.state.config.contact_key_file()).unwrap().trim().to_string();
@@ -642,7 +702,14 @@ async fn the_demo_history_has_reports_in_every_state_and_keys_rotate() {
                 .unwrap();
         assert!(sealed.iter().all(|(s,)| s.starts_with("k2:")));
         let supervisor = Subject::of_user(&app.state.accounts.find_user("supervisor").await.unwrap());
-        let with_contact = all.iter().find(|r| !r["contact_masked"].is_null()).unwrap();
+        // One still open: the closed ones' identities were erased above.
+        let with_contact = all
+            .iter()
+            .find(|r| {
+                !r["contact_masked"].is_null()
+                    && !["closed", "rejected", "merged"].contains(&r["state"].as_str().unwrap())
+            })
+            .unwrap();
         let contact = app
             .state
             .reports
