@@ -544,6 +544,15 @@ pub trait ReportRepository: Send + Sync {
         to: Timestamp,
         at: Timestamp,
     ) -> CoreResult<Vec<crate::reports::stats::Counts>>;
+    /// Notices to reporters waiting to be sent at `at`, oldest first.
+    async fn due_report_notices(
+        &self,
+        at: Timestamp,
+        limit: i64,
+    ) -> CoreResult<Vec<crate::reports::notices::ReportNotice>>;
+    async fn update_report_notice(&self, notice: &crate::reports::notices::ReportNotice) -> CoreResult<()>;
+    async fn report_notices(&self, report_id: &str)
+        -> CoreResult<Vec<crate::reports::notices::ReportNotice>>;
     /// How many answered reports took each whole number of hours from receipt to answer, per group.
     async fn report_handling_hours(
         &self,
@@ -564,6 +573,8 @@ pub struct ReportChange {
     pub extensions: Vec<crate::reports::model::ExtensionRequest>,
     /// Uploads to attach to the report: each must exist and be attached to none yet.
     pub attach_media: Vec<String>,
+    /// Notices to the reporter this change causes (the outbox the notifier reads).
+    pub notices: Vec<crate::reports::notices::ReportNotice>,
     pub audit: Option<AuditEvent>,
 }
 

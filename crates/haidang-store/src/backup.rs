@@ -58,6 +58,7 @@ pub const TABLES: &[(&str, &str)] = &[
     ("citizen_report_assignments", "report_id, org_id"),
     ("citizen_report_extensions", "id"),
     ("report_media", "id"),
+    ("report_notices", "id"),
 ];
 
 #[derive(Debug, thiserror::Error)]

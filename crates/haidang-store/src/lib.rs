@@ -14,6 +14,7 @@ mod history;
 mod indicators;
 mod orgs;
 mod report_media;
+mod report_notices;
 mod report_stats;
 mod reports;
 mod rows;

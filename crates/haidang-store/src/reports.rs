@@ -66,6 +66,7 @@ impl Store {
             .map_err(db_err)?;
         }
         self.attach_media_in(tx, &id, &change.attach_media).await?;
+        self.insert_notices_in(tx, &change.notices).await?;
         for a in &change.assignments {
             sqlx::query("DELETE FROM citizen_report_assignments WHERE report_id = $1 AND org_id = $2")
                 .bind(id.clone())
@@ -480,6 +481,28 @@ impl ReportRepository for Store {
         to: jiff::Timestamp,
     ) -> CoreResult<Vec<(String, i64, i64)>> {
         self.handling_hours(group, from, to).await
+    }
+
+    async fn due_report_notices(
+        &self,
+        at: jiff::Timestamp,
+        limit: i64,
+    ) -> CoreResult<Vec<haidang_core::reports::notices::ReportNotice>> {
+        self.due_notices(at, limit).await
+    }
+
+    async fn update_report_notice(
+        &self,
+        notice: &haidang_core::reports::notices::ReportNotice,
+    ) -> CoreResult<()> {
+        self.update_notice(notice).await
+    }
+
+    async fn report_notices(
+        &self,
+        report_id: &str,
+    ) -> CoreResult<Vec<haidang_core::reports::notices::ReportNotice>> {
+        self.notices_of(report_id).await
     }
 
     async fn report_extensions(&self, id: &str) -> CoreResult<Vec<ExtensionRequest>> {

@@ -4,6 +4,7 @@
 
 pub mod media;
 pub mod model;
+pub mod notices;
 pub mod privacy;
 pub mod process;
 pub mod reporter;

@@ -77,6 +77,15 @@ impl ContactVault {
         Ok(format!("{id}:{}", B64.encode(out)))
     }
 
+    /// Seals a short secret text (a tracking code waiting in a notice), bound to `owner`.
+    pub fn seal_text(&self, owner: &str, text: &str) -> CoreResult<String> {
+        self.seal(owner, &Contact { name: Some(text.to_string()), ..Contact::default() })
+    }
+
+    pub fn open_text(&self, owner: &str, sealed: &str) -> CoreResult<String> {
+        Ok(self.open(owner, sealed)?.name.unwrap_or_default())
+    }
+
     pub fn open(&self, report_id: &str, sealed: &str) -> CoreResult<Contact> {
         let broken = |why: &str| CoreError::Internal(format!("sealed contact of {report_id}: {why}"));
         let (id, body) = sealed.split_once(':').ok_or_else(|| broken("no key id"))?;

@@ -261,6 +261,7 @@ impl ReportService {
                 steps: vec![record],
                 assignments: vec![],
                 extensions: vec![],
+                notices: vec![],
                 attach_media: vec![],
                 audit: None,
             })

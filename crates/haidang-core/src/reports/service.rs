@@ -304,11 +304,13 @@ impl ReportService {
                 AuditEvent::new(&s.actor(), "report.intake", Some(&id), Outcome::Success)
                     .with_detail(format!("category={}; channel={}", category.code, channel.as_str()))
             });
+        let notices = self.notice(&report, "receive", "", Some(&tracking_code)).into_iter().collect();
         let change = ReportChange {
             report: report.clone(),
             steps: vec![step],
             assignments: vec![],
             extensions: vec![],
+            notices,
             attach_media: new.media_ids.clone(),
             audit,
         };

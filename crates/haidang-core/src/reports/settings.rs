@@ -202,6 +202,7 @@ impl ReportService {
                 steps: vec![step],
                 assignments: vec![],
                 extensions: vec![],
+                notices: vec![],
                 attach_media: vec![],
                 audit: Some(audit),
             };
@@ -244,6 +245,7 @@ impl ReportService {
                 steps: vec![step],
                 assignments: vec![],
                 extensions: vec![],
+                notices: vec![],
                 attach_media: vec![],
                 audit: Some(audit),
             };
@@ -287,6 +289,7 @@ impl ReportService {
                     steps: vec![],
                     assignments: vec![],
                     extensions: vec![],
+                    notices: vec![],
                     attach_media: vec![],
                     audit: None,
                 };

@@ -233,12 +233,19 @@ impl ReportService {
                 d.report.state.as_str()
             ));
         let id = d.report.id.clone();
+        let notices: Vec<_> = d
+            .steps
+            .iter()
+            .filter(|s| s.public && s.report_id == d.report.id)
+            .filter_map(|s| self.notice(&d.report, &s.action, &s.note, None))
+            .collect();
         self.repo
             .update_report(&ReportChange {
                 report: d.report,
                 steps: d.steps,
                 assignments: d.assignments,
                 extensions: d.extensions,
+                notices,
                 attach_media: vec![],
                 audit: Some(audit),
             })
