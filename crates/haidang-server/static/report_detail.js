@@ -365,19 +365,25 @@
     try { geometry = root.dataset.geometry ? JSON.parse(root.dataset.geometry) : null; } catch (e) { geometry = null; }
     if (!window.L || (!geometry && (r.lat === null || r.lat === undefined))) { el.hidden = true; return; }
     var map = window.L.map(el, { attributionControl: false, scrollWheelZoom: false });
-    var bounds = null;
+    // Leaflet draws a layer only on a map with a view: set it first, from the layers' bounds.
+    var layers = [];
     if (geometry) {
-      var outline = window.L.geoJSON(geometry, { style: { color: "#1d4e89", weight: 2, fillOpacity: 0.08 } }).addTo(map);
-      bounds = outline.getBounds();
+      layers.push(window.L.geoJSON(geometry, { style: { color: "#1d4e89", weight: 2, fillOpacity: 0.08 } }));
     }
-    if (r.lat !== null && r.lat !== undefined) {
-      window.L.circleMarker([r.lat, r.lon], { radius: 8, color: "#b42318", weight: 3, fillOpacity: 0.6 }).addTo(map);
-      if (!bounds) map.setView([r.lat, r.lon], 14);
+    var point = r.lat !== null && r.lat !== undefined;
+    if (point) {
+      layers.push(window.L.circleMarker([r.lat, r.lon], { radius: 8, color: "#b42318", weight: 3, fillOpacity: 0.6 }));
     }
-    if (bounds) map.fitBounds(bounds, { padding: [12, 12] });
+    if (geometry) map.fitBounds(layers[0].getBounds(), { padding: [12, 12] });
+    else map.setView([r.lat, r.lon], 14);
+    layers.forEach(function (l) { l.addTo(map); });
     el.dataset.drawn = "true";
   }
 
   H.wireReject();
-  load().then(function () { if (current) drawMap(current); });
+  load().then(function () {
+    if (!current) return;
+    // A map that cannot be drawn leaves the rest of the page working; the reason stays on it.
+    try { drawMap(current); } catch (e) { document.getElementById("report-map").dataset.error = String(e); }
+  });
 })();

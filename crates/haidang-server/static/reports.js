@@ -243,7 +243,7 @@
       cell(row, "").appendChild(badge(stateLabel(r.state), "state-" + r.state));
       if (centre) cell(row, tr("channel." + r.channel));
       cell(row, fmtDate(r.deadline_at), "nowrap");
-      var left = cell(row, "", "nowrap time-left");
+      var left = cell(row, "", "time-left");
       if (r.overdue) left.appendChild(badge(tr("reports_ui.overdue"), "badge-danger overdue-label"));
       left.appendChild(document.createTextNode(" " + timeLeft(r)));
       row.addEventListener("click", function (e) {
