@@ -61,7 +61,7 @@ pub async fn labels(
             for c in haidang_core::reports::model::Channel::ALL {
                 out.insert(
                     c.as_str().to_string(),
-                    t.text(&format!("report_channel.{}", c.as_str())).to_string(),
+                    t.text(&format!("channel.{}", c.as_str())).to_string(),
                 );
             }
         }

@@ -10,6 +10,7 @@ pub(crate) mod entities;
 mod indicators;
 mod pages;
 mod quality;
+mod reports;
 mod static_files;
 
 use std::sync::Arc;
@@ -37,6 +38,8 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/indicators/catalog", get(indicators::catalog))
         .route("/indicators/submit", get(indicators::submit))
         .route("/indicators/{code}", get(indicators::indicator))
+        .route("/reports", get(reports::queue))
+        .route("/reports/{id}", get(reports::detail))
         .route("/account/password", get(pages::password))
         .route("/account/totp", get(pages::totp))
         .route("/lang/{lang}", get(pages::switch_lang))
@@ -69,9 +72,10 @@ pub struct PageCtx {
     pub nav: Vec<NavItem>,
 }
 
-const NAV: [(&str, &str, &str, Action); 11] = [
+const NAV: [(&str, &str, &str, Action); 12] = [
     ("home", "/", "nav.home", Action::ViewConsole),
     ("map", "/map", "nav.map", Action::ViewConsole),
+    ("reports", "/reports", "nav.reports", Action::ViewCitizenReports),
     ("indicators", "/indicators", "nav.indicators", Action::ReadData),
     ("data", "/data", "nav.data", Action::ReadData),
     ("datasets", "/data/datasets", "nav.datasets", Action::ReadData),

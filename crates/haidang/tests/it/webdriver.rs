@@ -271,6 +271,12 @@ impl WebDriver {
             .collect()
     }
 
+    /// The element that has the focus (the document's body when none has).
+    pub async fn active(&self) -> Result<Element> {
+        let v = self.get("/element/active").await.context("finding the focused element")?;
+        Self::element_of(&v)
+    }
+
     pub async fn send_keys(&self, el: &Element, text: &str) -> Result<()> {
         self.post(&format!("/element/{}/value", el.0), json!({ "text": text })).await?;
         Ok(())
