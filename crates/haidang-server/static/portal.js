@@ -161,7 +161,7 @@
       return s ? Number(s.getAttribute("data-step")) : current;
     }
 
-    function show(n) {
+    function show(n, quiet) {
       current = n;
       Array.prototype.forEach.call(steps, function (s) {
         s.hidden = Number(s.getAttribute("data-step")) !== n;
@@ -176,7 +176,7 @@
       send.hidden = n !== steps.length;
       if (n === 3) initPicker();
       var legend = form.querySelector('[data-step="' + n + '"] legend');
-      if (legend) legend.scrollIntoView({ block: "start" });
+      if (legend && !quiet) legend.scrollIntoView({ block: "start" });
     }
 
     // Category fields, drawn when a category is chosen.
@@ -448,7 +448,7 @@
       }
     });
 
-    show(1);
+    show(1, true);
   }
 
   // ---- Following a report ----
