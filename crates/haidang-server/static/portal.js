@@ -113,7 +113,7 @@
       .then(function (geo) {
         if (!geo || !geo.features || !geo.features.length) return null;
         var layer = L.geoJSON(geo, { style: UNIT_STYLE, interactive: false }).addTo(map);
-        map.fitBounds(layer.getBounds());
+        map.fitBounds(layer.getBounds(), { animate: false });
         return layer;
       })
       .catch(function () { return null; });
@@ -137,7 +137,7 @@
     });
     el.setAttribute("data-markers", String(points.length));
     m.ready.then(function () {
-      if (points.length) m.map.fitBounds(L.latLngBounds(points).pad(0.2), { maxZoom: 13 });
+      if (points.length) m.map.fitBounds(L.latLngBounds(points).pad(0.2), { maxZoom: 13, animate: false });
     });
   }
 
@@ -333,6 +333,15 @@
       return false;
     }
 
+    // A refusal goes away once the reporter changes something on its step.
+    function clearStep(e) {
+      // The photo picker shows its own refusals as it checks the files.
+      var s = e.target.id !== "photos" && e.target.closest && e.target.closest("[data-step]");
+      if (s) clearErrors(s);
+    }
+    form.addEventListener("change", clearStep);
+    form.addEventListener("input", clearStep);
+
     next.addEventListener("click", function () {
       var problem = invalid(current);
       if (problem) { problem.scrollIntoView({ block: "center" }); return; }
@@ -511,7 +520,7 @@
     }
 
     function formatNumberLabel(v) {
-      return v.number ? "#" + formatNumber(v.number) + " · " : "";
+      return v.number ? texts.number_prefix + formatNumber(v.number) + " · " : "";
     }
 
     form.addEventListener("submit", function (e) {

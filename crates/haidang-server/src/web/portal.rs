@@ -10,9 +10,9 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use haidang_core::repo::{ReportFilter, UnitRepository};
 use haidang_core::reports::model::ReportCategory;
 use haidang_core::reports::PublicReport;
-use haidang_core::repo::{ReportFilter, UnitRepository};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde::Deserialize;
@@ -80,7 +80,8 @@ pub(crate) const ACTIONS: [&str; 22] = [
 ];
 
 /// Texts `portal.js` writes into the page (everything else is in the templates).
-pub(crate) const SCRIPT_KEYS: [&str; 32] = [
+pub(crate) const SCRIPT_KEYS: [&str; 33] = [
+    "portal.number_prefix",
     "portal.deadline",
     "portal.no_deadline",
     "portal.answer",
@@ -156,7 +157,9 @@ pub struct ReportRow {
 fn category_name(cats: &[ReportCategory], code: &str, lang: Lang) -> String {
     cats.iter()
         .find(|c| c.code == code)
-        .map(|c| if lang == Lang::En && !c.name_en.is_empty() { c.name_en.clone() } else { c.name_vi.clone() })
+        .map(
+            |c| if lang == Lang::En && !c.name_en.is_empty() { c.name_en.clone() } else { c.name_vi.clone() },
+        )
         .unwrap_or_else(|| code.to_string())
 }
 
@@ -179,7 +182,12 @@ fn row_of(r: &PublicReport, cats: &[ReportCategory], lang: Lang) -> ReportRow {
     }
 }
 
-async fn published_rows(state: &AppState, category: Option<String>, limit: i64, lang: Lang) -> Vec<ReportRow> {
+async fn published_rows(
+    state: &AppState,
+    category: Option<String>,
+    limit: i64,
+    lang: Lang,
+) -> Vec<ReportRow> {
     let cats = state.reports.categories().await.unwrap_or_default();
     let filter =
         ReportFilter { categories: category.into_iter().collect(), limit, ..ReportFilter::default() };
@@ -310,7 +318,8 @@ struct TrackPage {
 }
 
 fn category_names_json(cats: &[ReportCategory], lang: Lang) -> String {
-    let map: BTreeMap<&str, String> = cats.iter().map(|c| (c.code.as_str(), category_name(cats, &c.code, lang))).collect();
+    let map: BTreeMap<&str, String> =
+        cats.iter().map(|c| (c.code.as_str(), category_name(cats, &c.code, lang))).collect();
     json!(map).to_string()
 }
 

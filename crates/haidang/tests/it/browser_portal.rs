@@ -87,7 +87,9 @@ async fn type_into(wd: &WebDriver, css: &str, text: &str) {
 }
 
 async fn visible(wd: &WebDriver, css: &str) {
-    let script = format!("var e = document.querySelector({css:?}); return e !== null && !e.hidden && e.offsetHeight > 0;");
+    let script = format!(
+        "var e = document.querySelector({css:?}); return e !== null && !e.hidden && e.offsetHeight > 0;"
+    );
     wd.wait_for(&script, WAIT).await.unwrap_or_else(|e| panic!("{css} never showed: {e:#}"));
 }
 
@@ -142,7 +144,8 @@ async fn a_citizen_reports_on_a_phone_follows_the_report_and_rates_the_answer() 
     )
     .unwrap();
     for d in &dates {
-        let ok = d.len() == 16 && d.as_bytes()[2] == b'/' && d.as_bytes()[5] == b'/' && d.as_bytes()[13] == b':';
+        let ok =
+            d.len() == 16 && d.as_bytes()[2] == b'/' && d.as_bytes()[5] == b'/' && d.as_bytes()[13] == b':';
         assert!(ok, "dd/mm/yyyy HH:MM: {d:?}");
     }
     assert_no_sideways_scroll(&wd, "/portal").await;
@@ -155,7 +158,8 @@ async fn a_citizen_reports_on_a_phone_follows_the_report_and_rates_the_answer() 
     visible(&wd, "[data-error-for='category']").await;
     assert_eq!(text_of(&wd, "[data-error-for='category']").await, "Hãy chọn lĩnh vực phản ánh.");
     click(&wd, "#category option[value='o-nhiem']").await;
-    type_into(&wd, "#description", "Khói đốt rác bốc mùi khét mỗi tối cạnh cột đèn hỏng, trẻ em ho nhiều.").await;
+    type_into(&wd, "#description", "Khói đốt rác bốc mùi khét mỗi tối cạnh cột đèn hỏng, trẻ em ho nhiều.")
+        .await;
     assert_no_sideways_scroll(&wd, "/portal/submit (step 1)").await;
     wd.screenshot(&shot("portal-submit-1.png")).await.unwrap();
     click(&wd, "#step-next").await;
@@ -243,7 +247,8 @@ async fn a_citizen_reports_on_a_phone_follows_the_report_and_rates_the_answer() 
     assert_eq!(text_of(&wd, "#view-state").await, "Đã hoàn thành");
     assert_eq!(text_of(&wd, "#view-answer").await, answer);
     let history = text_of(&wd, "#view-history").await;
-    for step in ["Tiếp nhận phản ánh", "Chuyển đơn vị xử lý", "Duyệt và công bố kết quả"] {
+    for step in ["Tiếp nhận phản ánh", "Chuyển đơn vị xử lý", "Duyệt và công bố kết quả"]
+    {
         assert!(history.contains(step), "{step} in {history}");
     }
     assert!(!wd.current_url().await.unwrap().to_lowercase().contains(&code[..4].to_lowercase()));
@@ -260,7 +265,8 @@ async fn a_citizen_reports_on_a_phone_follows_the_report_and_rates_the_answer() 
     visible(&wd, "#view-rating").await;
     assert_eq!(text_of(&wd, "#view-rating").await, "Bạn đã đánh giá: 5/5.");
     assert!(wd.find("#rate-form").await.is_ok());
-    let res = send(&app.client(), &app, Method::POST, "/api/v1/public/track", Some(json!({"code": code}))).await;
+    let res =
+        send(&app.client(), &app, Method::POST, "/api/v1/public/track", Some(json!({"code": code}))).await;
     let view: Value = res.json().await.unwrap();
     assert_eq!(view["rating"], 5, "{view}");
     assert_eq!(view["can_rate"], false);
