@@ -9,6 +9,7 @@ mod dead_letters;
 pub(crate) mod entities;
 mod indicators;
 mod pages;
+mod portal;
 mod quality;
 mod reports;
 mod static_files;
@@ -48,6 +49,12 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/admin/tokens", get(admin::tokens))
         .route("/admin/audit", get(admin::audit))
         .route("/static/{*path}", get(static_files::serve))
+        // The citizens' portal: public, no sign-in.
+        .route("/portal", get(portal::home))
+        .route("/portal/submit", get(portal::submit))
+        .route("/portal/track", get(portal::track))
+        .route("/portal/reports", get(portal::reports))
+        .route("/portal/communes.geojson", get(portal::communes_geojson))
 }
 
 pub struct NavItem {

@@ -9,6 +9,7 @@ mod backup;
 mod browser;
 mod browser_data;
 mod browser_indicators;
+mod browser_portal;
 mod browser_reports;
 mod cli;
 mod console;

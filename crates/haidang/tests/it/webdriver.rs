@@ -237,6 +237,12 @@ impl WebDriver {
         Ok(())
     }
 
+    /// Resizes the browser window (CSS pixels), e.g. to a phone's 360 × 740.
+    pub async fn set_window_size(&self, width: u32, height: u32) -> Result<()> {
+        self.post("/window/rect", json!({ "width": width, "height": height })).await?;
+        Ok(())
+    }
+
     pub async fn current_url(&self) -> Result<String> {
         let v = self.get("/url").await?;
         v.as_str().map(str::to_string).ok_or_else(|| anyhow!("current URL is not a string: {v}"))
