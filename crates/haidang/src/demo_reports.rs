@@ -244,7 +244,7 @@ async fn walk(
         let (t, s) = step(
             2,
             StepRequest {
-                reason: Some(if i % 2 == 0 { "spam".into() } else { "out_of_scope".into() }),
+                reason: Some(if i.is_multiple_of(2) { "spam".into() } else { "out_of_scope".into() }),
                 note: "Nội dung không thuộc phạm vi tiếp nhận".into(),
                 ..req("reject")
             },
