@@ -211,3 +211,45 @@ pub async fn run_report_upkeep(state: Arc<AppState>) {
         }
     }
 }
+
+/// Sends notices to reporters through the gateway's webhook as soon as their step commits
+/// (and every few seconds for retries), recording each attempt's outcome, until aborted.
+pub async fn run_report_notifier(state: Arc<AppState>) {
+    let hook = state.config.reports.notify_webhook.clone();
+    let client = match reqwest::Client::builder().timeout(Duration::from_secs(10)).build() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "the reporters' notifier cannot start");
+            return;
+        }
+    };
+    let mut commits = state.store.commits();
+    loop {
+        tokio::select! {
+            _ = commits.changed() => {}
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+        }
+        let due = match state.reports.due_notices(50).await {
+            Ok(due) => due,
+            Err(e) => {
+                tracing::warn!(error = %e, "notices to reporters not read; tried again shortly");
+                continue;
+            }
+        };
+        for (notice, message) in due {
+            let outcome = match message {
+                // No contact left (erased meanwhile) or no gateway: nothing to send.
+                None => Ok("skipped"),
+                Some(_) if hook.is_empty() => Ok("skipped"),
+                Some(m) => match client.post(&hook).json(&m).send().await {
+                    Ok(res) if res.status().is_success() => Ok("sent"),
+                    Ok(res) => Err(format!("the gateway answered {}", res.status())),
+                    Err(e) => Err(format!("the gateway could not be reached: {e}")),
+                },
+            };
+            if let Err(e) = state.reports.record_notice(notice, outcome).await {
+                tracing::warn!(error = %e, "a notice's outcome was not recorded");
+            }
+        }
+    }
+}

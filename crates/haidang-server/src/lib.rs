@@ -168,6 +168,7 @@ pub async fn launch(
     let realtime = tokio::spawn(jobs::run_realtime_indicators(state.clone()));
     let publisher = tokio::spawn(jobs::run_indicator_publisher(state.clone()));
     let report_upkeep = tokio::spawn(jobs::run_report_upkeep(state.clone()));
+    let report_notifier = tokio::spawn(jobs::run_report_notifier(state.clone()));
     let indicators = state.indicators.clone();
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
@@ -189,6 +190,7 @@ pub async fn launch(
     realtime.abort();
     publisher.abort();
     report_upkeep.abort();
+    report_notifier.abort();
     // A refresh of the indicators' view still waiting is written before the process ends.
     if let Err(e) = indicators.publish_pending().await {
         tracing::warn!(error = %e, "indicator view not refreshed before stopping");

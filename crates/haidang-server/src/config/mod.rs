@@ -52,6 +52,10 @@ pub struct ReportsConfig {
     pub lookups_per_minute: u32,
     /// Reports one address may send per hour without an account (web, Open311 apps).
     pub intake_per_hour: u32,
+    /// The SMS/Zalo/email gateway's webhook: notices to reporters are POSTed there as JSON
+    /// (event, number, name, phone, email, text, sms_text without diacritics). Empty: notices
+    /// are recorded as skipped.
+    pub notify_webhook: String,
 }
 
 impl std::fmt::Debug for ReportsConfig {
@@ -77,6 +81,7 @@ impl Default for ReportsConfig {
             jurisdiction_id: "laichau.gov.vn".into(),
             lookups_per_minute: 10,
             intake_per_hour: 20,
+            notify_webhook: String::new(),
         }
     }
 }
@@ -499,6 +504,10 @@ impl Config {
         self.reports.working_intervals().map_err(|m| key_error("reports.working_hours", m))?;
         if self.reports.reopen_days < 0 || self.reports.retention_days < 1 {
             return Err(key_error("reports.retention_days", "reopen_days ≥ 0 and retention_days ≥ 1"));
+        }
+        let hook = &self.reports.notify_webhook;
+        if !hook.is_empty() && !(hook.starts_with("http://") || hook.starts_with("https://")) {
+            return Err(key_error("reports.notify_webhook", "must be an http(s) URL"));
         }
         if self.reports.upkeep_every_secs == 0 {
             return Err(key_error("reports.upkeep_every_secs", "must be more than 0"));

@@ -882,3 +882,67 @@ async fn photos_lose_their_position_before_anyone_but_authorised_staff_sees_them
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn reporters_are_told_through_the_gateway_and_erased_identities_are_not() {
+    use crate::receiver::{Mode, Receiver};
+    for backend in backends() {
+        let gateway = Receiver::start(Mode::Accept).await;
+        let store = TestStore::new(backend).await;
+        let mut config = store.config();
+        config.demo.reports = 0;
+        config.demo.simulator = false;
+        config.reports.notify_webhook = gateway.url.clone();
+        let app = TestApp::spawn_config(store, config, true).await;
+        let (_, lon, lat) = commune_point(&app, 6).await;
+        let res = public_post(
+            &app,
+            json!({"category": "o-nhiem", "description": "Nước thải chảy ra suối", "lon": lon, "lat": lat,
+            "contact": {"name": "Lù Văn Pâng", "phone": "0987654321"}, "consent": "Để báo kết quả"}),
+        )
+        .await;
+        assert_eq!(res.status(), 201);
+        let code = res.json::<Value>().await.unwrap()["tracking_code"].as_str().unwrap().to_string();
+        // An anonymous report tells nobody.
+        let res = public_post(
+            &app,
+            json!({"category": "o-nhiem", "description": "Khói đen từ lò gạch", "lon": lon, "lat": lat}),
+        )
+        .await;
+        assert_eq!(res.status(), 201);
+        let got = gateway.wait_for(1, 10).await;
+        let receipt = &got[0].body;
+        assert_eq!(receipt["event"], "receive");
+        assert_eq!(receipt["phone"], "0987654321");
+        assert!(
+            receipt["text"].as_str().unwrap().contains(&code),
+            "the receipt carries the tracking code: {receipt}"
+        );
+        let sms = receipt["sms_text"].as_str().unwrap();
+        assert!(sms.is_ascii() && sms.contains("da tiep nhan phan anh so"), "{sms}");
+        assert!(!receipt["text"].as_str().unwrap().contains("{number}"), "the number is filled in");
+
+        let operator = app.signed_in("operator").await;
+        let (_, queue) = get(&operator, &app, "/api/v1/reports?oldest_first=true").await;
+        let id = queue[0]["id"].as_str().unwrap().to_string();
+        let (status, _) = step(&operator, &app, &id, json!({"step": "assign"})).await;
+        assert_eq!(status, 200);
+        let got = gateway.wait_for(2, 10).await;
+        assert_eq!(got[1].body["event"], "assign");
+        assert_eq!(got.len(), 2, "the anonymous report sent nothing");
+
+        // After the reporter has their identity erased, a later step tells nobody.
+        let (status, _) = reporter(&app, json!({"code": code, "step": "erase_identity"})).await;
+        assert_eq!(status, 200);
+        let officer = app.signed_in("officer").await;
+        let (status, _) =
+            step(&officer, &app, &id, json!({"step": "return", "note": "Không thuộc thẩm quyền"})).await;
+        assert_eq!(status, 200);
+        let (status, _) =
+            step(&operator, &app, &id, json!({"step": "assign", "agency": "so-xay-dung"})).await;
+        assert_eq!(status, 200);
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        assert_eq!(gateway.accepted().len(), 2, "nothing sent after the erasure");
+        app.stop().await;
+    }
+}
