@@ -2,4 +2,5 @@
 //! speak its API (MQTT brokers), and how it tells MQTT receivers of changes. The domain side
 //! (mapping, dead letters, the write) is in `haidang_core::hub::ingestor`; here is the wire.
 
+pub mod email;
 pub mod mqtt;

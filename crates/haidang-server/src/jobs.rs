@@ -253,3 +253,81 @@ pub async fn run_report_notifier(state: Arc<AppState>) {
         }
     }
 }
+
+/// Turns the .eml files dropped in `reports.email_drop_dir` into reports every 30 seconds,
+/// until aborted. A file moves to done/ once its report is written, or to failed/ with a
+/// .reason.txt beside it; a crash between the two sends it again on restart (at least once).
+pub async fn run_email_intake(state: Arc<AppState>) {
+    let dir = std::path::PathBuf::from(&state.config.reports.email_drop_dir);
+    if state.config.reports.email_drop_dir.is_empty() {
+        return;
+    }
+    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match email_round(&state, &dir).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(reports = n, "emailed reports taken"),
+            Err(e) => {
+                tracing::warn!(error = %e, dir = %dir.display(), "the email drop folder could not be read")
+            }
+        }
+    }
+}
+
+/// One pass over the drop folder; answers how many reports were made.
+pub async fn email_round(state: &AppState, dir: &std::path::Path) -> std::io::Result<usize> {
+    let by = haidang_core::accounts::Subject {
+        user_id: "system:email".into(),
+        username: "email".into(),
+        role: haidang_core::accounts::Role::Operator,
+        org_id: String::new(),
+        acting_for: vec![],
+        token_scopes: None,
+        token_id: None,
+        source_ip: None,
+    };
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("eml")))
+        .collect();
+    files.sort();
+    let mut made = 0;
+    for path in files {
+        let outcome = match std::fs::read(&path) {
+            Err(e) => Err(format!("unreadable: {e}")),
+            Ok(raw) => match haidang_connect::email::read_email(&raw) {
+                None => Err("not an email message".to_string()),
+                Some(mail) => {
+                    let incoming = haidang_core::reports::email::IncomingEmail {
+                        from_name: mail.from_name,
+                        from_email: mail.from_email,
+                        subject: mail.subject,
+                        text: mail.text,
+                        attachments: mail.attachments,
+                    };
+                    let category = state.config.reports.email_category.clone();
+                    state.reports.intake_email(&by, incoming, &category).await.map_err(|e| e.to_string())
+                }
+            },
+        };
+        let (folder, reason) = match outcome {
+            Ok(_) => {
+                made += 1;
+                ("done", None)
+            }
+            Err(reason) => ("failed", Some(reason)),
+        };
+        let target = dir.join(folder);
+        std::fs::create_dir_all(&target)?;
+        let name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+        std::fs::rename(&path, target.join(&name))?;
+        if let Some(reason) = reason {
+            let mut note = name.clone();
+            note.push(".reason.txt");
+            std::fs::write(target.join(note), reason)?;
+        }
+    }
+    Ok(made)
+}

@@ -10,7 +10,7 @@ mod events;
 pub mod forms;
 pub mod i18n;
 pub mod indicator_files;
-mod jobs;
+pub mod jobs;
 pub mod limits;
 pub mod ngsi;
 pub mod notify;
@@ -169,6 +169,7 @@ pub async fn launch(
     let publisher = tokio::spawn(jobs::run_indicator_publisher(state.clone()));
     let report_upkeep = tokio::spawn(jobs::run_report_upkeep(state.clone()));
     let report_notifier = tokio::spawn(jobs::run_report_notifier(state.clone()));
+    let email_intake = tokio::spawn(jobs::run_email_intake(state.clone()));
     let indicators = state.indicators.clone();
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
@@ -191,6 +192,7 @@ pub async fn launch(
     publisher.abort();
     report_upkeep.abort();
     report_notifier.abort();
+    email_intake.abort();
     // A refresh of the indicators' view still waiting is written before the process ends.
     if let Err(e) = indicators.publish_pending().await {
         tracing::warn!(error = %e, "indicator view not refreshed before stopping");

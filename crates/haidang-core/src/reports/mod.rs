@@ -2,6 +2,7 @@
 //! deadlines in working time, routing to the agencies, duplicates, the reporter's privacy and
 //! tracking code, and what is published.
 
+pub mod email;
 pub mod media;
 pub mod model;
 pub mod notices;

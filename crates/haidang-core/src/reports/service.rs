@@ -217,7 +217,10 @@ impl ReportService {
         }
         let unit_code = self.place(&new)?;
         let address = new.address.as_deref().map(str::trim).filter(|a| !a.is_empty()).map(String::from);
-        if new.lon.is_none() && unit_code.is_none() && address.is_none() {
+        // A citizen places the report; a report taken by staff (a call, an email) may come without
+        // a place, which the operator adds when verifying it.
+        let placed_by_staff = !matches!(channel, Channel::Web | Channel::App);
+        if !placed_by_staff && new.lon.is_none() && unit_code.is_none() && address.is_none() {
             return Err(CoreError::validation(
                 "location",
                 "give a point on the map, a commune or an address",
@@ -322,7 +325,7 @@ impl ReportService {
 
     /// The commune of the report: from the point (which must be in the province), else the
     /// commune picked, which must be one of the province's.
-    fn place(&self, new: &NewReport) -> CoreResult<Option<String>> {
+    pub(super) fn place(&self, new: &NewReport) -> CoreResult<Option<String>> {
         let index = self.units.current();
         match (new.lon, new.lat) {
             (Some(lon), Some(lat)) => {

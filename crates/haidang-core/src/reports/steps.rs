@@ -59,6 +59,15 @@ pub struct StepRequest {
     /// Redact: the text to publish instead of the description.
     #[serde(default)]
     pub public_description: Option<String>,
+    /// Verify: the place, when the report came without one (a call, an email) or a wrong one.
+    #[serde(default)]
+    pub lon: Option<f64>,
+    #[serde(default)]
+    pub lat: Option<f64>,
+    #[serde(default)]
+    pub unit_code: Option<String>,
+    #[serde(default)]
+    pub address: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -148,6 +157,20 @@ impl ReportService {
                 }
                 if let Some(urgency) = request.urgency {
                     d.report.urgency = urgency;
+                }
+                if request.lon.is_some() || request.lat.is_some() || request.unit_code.is_some() {
+                    let place = super::service::NewReport {
+                        lon: request.lon,
+                        lat: request.lat,
+                        unit_code: request.unit_code.clone(),
+                        ..Default::default()
+                    };
+                    d.report.unit_code = self.place(&place)?;
+                    d.report.lon = request.lon;
+                    d.report.lat = request.lat;
+                }
+                if let Some(address) = request.address.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+                    d.report.address = Some(address.to_string());
                 }
                 d.record(by, "verify", before, &note, true);
             }

@@ -56,6 +56,11 @@ pub struct ReportsConfig {
     /// (event, number, name, phone, email, text, sms_text without diacritics). Empty: notices
     /// are recorded as skipped.
     pub notify_webhook: String,
+    /// A folder where the mail system drops citizens' emails as .eml files; each becomes a
+    /// report and moves to done/ (or failed/, with the reason beside it). Empty: off.
+    pub email_drop_dir: String,
+    /// The category emailed reports are filed under until the operator classifies them.
+    pub email_category: String,
 }
 
 impl std::fmt::Debug for ReportsConfig {
@@ -82,6 +87,8 @@ impl Default for ReportsConfig {
             lookups_per_minute: 10,
             intake_per_hour: 20,
             notify_webhook: String::new(),
+            email_drop_dir: String::new(),
+            email_category: "khac".into(),
         }
     }
 }

@@ -946,3 +946,51 @@ async fn reporters_are_told_through_the_gateway_and_erased_identities_are_not() 
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn emails_dropped_in_the_folder_become_reports_and_bad_ones_are_set_aside() {
+    use base64::Engine;
+    for backend in backends() {
+        let app = reports_app(backend, 0).await;
+        let dir = crate::harness::TempDir::new("maildrop");
+        let photo = base64::engine::general_purpose::STANDARD.encode(phone_photo());
+        let mail = format!(
+            "From: =?UTF-8?Q?V=C3=A0ng_Th=E1=BB=8B_Dung?= <dung@example.vn>\r\nTo: phananh@laichau.gov.vn\r\n\
+             Subject: =?UTF-8?Q?C=C3=A2y_=C4=91=E1=BB=95?=\r\nMIME-Version: 1.0\r\n\
+             Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\
+             Content-Transfer-Encoding: 8bit\r\n\r\nCây đổ chắn ngang đường vào bản Nậm Loỏng.\r\n--b\r\n\
+             Content-Type: image/jpeg; name=\"cay.jpg\"\r\nContent-Disposition: attachment; filename=\"cay.jpg\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{photo}\r\n--b\r\nContent-Type: application/pdf; name=\"don.pdf\"\r\n\
+             Content-Disposition: attachment; filename=\"don.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjcK\r\n--b--\r\n"
+        );
+        std::fs::write(dir.0.join("1.eml"), mail).unwrap();
+        std::fs::write(dir.0.join("2.eml"), b"\x00\x01 not a message").unwrap();
+        let made = haidang_server::jobs::email_round(&app.state, &dir.0).await.unwrap();
+        assert_eq!(made, 1);
+        assert!(dir.0.join("done/1.eml").exists());
+        assert!(dir.0.join("failed/2.eml").exists() && dir.0.join("failed/2.eml.reason.txt").exists());
+
+        let operator = app.signed_in("operator").await;
+        let (_, queue) = get(&operator, &app, "/api/v1/reports?channel=email").await;
+        let r = &queue[0];
+        assert_eq!(r["category"], "khac");
+        assert_eq!(r["contact_masked"]["email"], "d***@example.vn");
+        let description = r["description"].as_str().unwrap();
+        assert!(
+            description.starts_with("Cây đổ")
+                && description.contains("Nậm Loỏng")
+                && description.contains("don.pdf"),
+            "{description}"
+        );
+        let id = r["id"].as_str().unwrap().to_string();
+        let (_, detail) = get(&operator, &app, &format!("/api/v1/reports/{id}")).await;
+        assert_eq!(detail["media"].as_array().unwrap().len(), 1, "the photo is kept, the PDF is not");
+        // The operator classifies it and places it while verifying.
+        let (commune, _, _) = commune_point(&app, 1).await;
+        let (status, body) = step(&operator, &app, &id, json!({"step": "verify", "category": "cay-xanh", "unit_code": commune, "address": "đường vào bản Nậm Loỏng"})).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["report"]["category"], "cay-xanh");
+        assert_eq!(body["report"]["unit_code"], json!(commune));
+        app.stop().await;
+    }
+}
