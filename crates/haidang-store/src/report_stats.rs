@@ -76,3 +76,79 @@ impl Store {
         rows.iter().map(|r| Ok((text(r, "k")?, int(r, "h")?, int(r, "n")?))).collect()
     }
 }
+
+impl Store {
+    /// For loading history and for benchmarks: the next report number, the organisations' ids
+    /// and the province's communes.
+    pub async fn bulk_context(&self, province: &str) -> CoreResult<(i64, Vec<String>, Vec<String>)> {
+        let first: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(number), 0) + 1 FROM citizen_reports")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let orgs: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM orgs").fetch_all(&self.pool).await.map_err(db_err)?;
+        let units: Vec<String> = sqlx::query_scalar("SELECT code FROM units WHERE parent_code = $1")
+            .bind(province.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok((first, orgs, units))
+    }
+
+    /// Writes reports straight into their table in one statement, with no steps, no audit and
+    /// no checks: for loading history and for benchmarks only (the service's path is
+    /// `insert_report`).
+    pub async fn bulk_insert_reports(
+        &self,
+        rows: &[haidang_core::reports::model::CitizenReport],
+    ) -> CoreResult<()> {
+        const COLUMNS: usize = 22;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let placeholders: Vec<String> = (0..rows.len())
+            .map(|r| {
+                let cells: Vec<String> = (1..=COLUMNS).map(|c| format!("${}", r * COLUMNS + c)).collect();
+                format!("({})", cells.join(","))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO citizen_reports (id, number, tracking_hash, category, state, agency_id, unit_code, channel, \
+             urgency, lon, lat, received_at, updated_at, deadline_at, paused_at, published_at, answered_at, closed_at, \
+             rating, version, contact_sealed, doc) VALUES {}",
+            placeholders.join(",")
+        );
+        let us = |t: Option<Timestamp>| t.map(|t| t.as_microsecond());
+        let mut q = sqlx::query(&sql).persistent(false);
+        for r in rows {
+            let doc =
+                serde_json::to_string(r).map_err(|e| haidang_core::CoreError::Internal(e.to_string()))?;
+            q = q
+                .bind(r.id.clone())
+                .bind(r.number)
+                .bind(r.tracking_hash.clone())
+                .bind(r.category.clone())
+                .bind(r.state.as_str())
+                .bind(r.agency_id.clone())
+                .bind(r.unit_code.clone())
+                .bind(r.channel.as_str())
+                .bind(r.urgency.as_str())
+                .bind(r.lon)
+                .bind(r.lat)
+                .bind(r.received_at.as_microsecond())
+                .bind(r.updated_at.as_microsecond())
+                .bind(us(r.deadline_at))
+                .bind(us(r.paused_at))
+                .bind(us(r.published_at))
+                .bind(us(r.answered_at))
+                .bind(us(r.closed_at))
+                .bind(r.rating.map(i64::from))
+                .bind(r.version)
+                .bind(r.contact_sealed.clone())
+                .bind(doc);
+        }
+        let _guard = self.write_lock.lock().await;
+        q.execute(&self.writes).await.map_err(db_err)?;
+        Ok(())
+    }
+}

@@ -63,6 +63,8 @@ pub enum Command {
     BenchMqtt(MqttBenchArgs),
     /// Benchmark of the monitoring indicators (in process, then against a running server).
     BenchIndicators(IndicatorBenchArgs),
+    /// Load test of citizen reports: intake through the API, statistics at full size.
+    BenchReports(ReportBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -336,4 +338,35 @@ pub struct MqttBenchArgs {
     /// How long to wait for the connector to have taken every reading.
     #[arg(long, default_value_t = 300)]
     pub timeout_secs: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportBenchArgs {
+    /// Base URL of a running server started with --demo.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// Account to sign in with (one that takes reports: operator or supervisor).
+    #[arg(long, default_value = "operator")]
+    pub username: String,
+    /// Password (read from standard input when absent).
+    #[arg(long)]
+    pub password: Option<String>,
+    /// Reports to send through the API (0 for none).
+    #[arg(long, default_value_t = 20_000)]
+    pub reports: usize,
+    /// Connections sending at once.
+    #[arg(long, default_value_t = 32)]
+    pub connections: usize,
+    /// The server's database URL, to write `--seed` reports straight into it first.
+    #[arg(long)]
+    pub seed_url: Option<String>,
+    /// Reports of the past year to write straight into the database.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub seed: usize,
+    /// Statistics requests of each grouping to time (0 for none).
+    #[arg(long, default_value_t = 20)]
+    pub stats_queries: usize,
+    /// The server's process id, to report its peak memory (Linux /proc).
+    #[arg(long)]
+    pub server_pid: Option<u32>,
 }

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod bench_indicators;
 pub mod bench_ingest;
 pub mod bench_mqtt;
+pub mod bench_reports;
 pub mod bench_temporal;
 pub mod cli;
 pub mod commands;

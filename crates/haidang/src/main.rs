@@ -67,6 +67,7 @@ fn main() -> ExitCode {
             Command::BenchIngest(args) => haidang::bench_ingest::run(args).await,
             Command::BenchMqtt(args) => haidang::bench_mqtt::run(args).await,
             Command::BenchIndicators(args) => haidang::bench_indicators::run(args).await,
+            Command::BenchReports(args) => haidang::bench_reports::run(args).await,
             Command::PrintDefaultConfig => Ok(()),
         }
     });
