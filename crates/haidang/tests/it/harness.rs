@@ -141,6 +141,8 @@ impl TestStore {
         c.hub.notification_local_endpoints = true;
         // Three years of indicator figures are loaded only by the tests that read them.
         c.demo.indicators = false;
+        // Likewise the demo's citizen reports (categories and routing are always loaded).
+        c.demo.reports = 0;
         if let Some(pg) = &self.pg {
             c.storage.database_url = pg.url.clone();
         }
