@@ -59,10 +59,7 @@ pub async fn labels(
         Group::Channel => {
             let t = Translations::get(lang);
             for c in haidang_core::reports::model::Channel::ALL {
-                out.insert(
-                    c.as_str().to_string(),
-                    t.text(&format!("channel.{}", c.as_str())).to_string(),
-                );
+                out.insert(c.as_str().to_string(), t.text(&format!("channel.{}", c.as_str())).to_string());
             }
         }
     }
