@@ -494,6 +494,9 @@
       byId("view-answer-box").hidden = !v.answer;
       setText("view-answer", v.answer);
       setText("view-answered", v.answered_at ? texts.answered_at + " " + localTime(v.answered_at) : "");
+      var media = v.media || [];
+      drawMedia("view-photos", media.filter(function (m) { return m.stage !== "answer"; }), texts.photo_alt);
+      drawMedia("view-answer-photos", media.filter(function (m) { return m.stage === "answer"; }), texts.answer_photo_alt);
       byId("view-rating").hidden = !v.rating;
       if (v.rating) setText("view-rating", fill(texts.rated, { rating: v.rating }));
       var list = byId("view-history");
@@ -517,6 +520,34 @@
       byId("rate-form").hidden = !v.can_rate;
       byId("info-form").hidden = !v.can_provide_info;
       byId("reopen-form").hidden = !v.can_reopen;
+    }
+
+    /** The report's photos (public copies, without position) and videos, each opening full size. */
+    function drawMedia(id, list, alt) {
+      var box = byId(id);
+      box.textContent = "";
+      box.hidden = !list.length;
+      list.forEach(function (m) {
+        var li = document.createElement("li");
+        if (String(m.content_type).indexOf("video/") === 0) {
+          var video = document.createElement("video");
+          video.src = m.url;
+          video.controls = true;
+          video.preload = "metadata";
+          li.appendChild(video);
+        } else {
+          var link = document.createElement("a");
+          link.href = m.url;
+          link.target = "_blank";
+          link.rel = "noopener";
+          var img = document.createElement("img");
+          img.src = m.url;
+          img.alt = alt;
+          link.appendChild(img);
+          li.appendChild(link);
+        }
+        box.appendChild(li);
+      });
     }
 
     function formatNumberLabel(v) {

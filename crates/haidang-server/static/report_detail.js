@@ -68,6 +68,7 @@
     setText("report-deadline", r.deadline_at ? H.fmtDate(r.deadline_at) + " · " + H.timeLeft(r) : "");
     setText("report-public", tr(r.public ? "reports_ui.yes" : "reports_ui.no"));
     setText("report-answer", r.answer);
+    renderMedia(d.media || [], r);
     renderContact(document.getElementById("contact-masked"), r.contact_masked);
     renderTimeline(d.steps);
     renderAssignments(d.assignments);
@@ -79,6 +80,76 @@
       renderDuplicates([]);
     }
   }
+
+  /** The photos and videos (their public copies, without position) and, for the agency that
+   *  holds the report while it works on it, a way to add a photo of the result. */
+  function renderMedia(list, r) {
+    var ul = document.getElementById("report-media");
+    ul.textContent = "";
+    list.forEach(function (m) {
+      var url = "/api/v1/reports/" + encodeURIComponent(r.id) + "/media/" + encodeURIComponent(m.id);
+      var li = document.createElement("li");
+      li.dataset.id = m.id;
+      li.dataset.stage = m.stage;
+      var figure = document.createElement("figure");
+      var caption = document.createElement("figcaption");
+      caption.textContent = tr("reports_ui.media_stage_" + m.stage);
+      var link = document.createElement("a");
+      link.href = url;
+      link.target = "_blank";
+      link.rel = "noopener";
+      var shown;
+      if (m.media_type === "mp4") {
+        shown = document.createElement("video");
+        shown.controls = true;
+        shown.preload = "metadata";
+      } else {
+        shown = document.createElement("img");
+        shown.alt = caption.textContent;
+      }
+      shown.src = url;
+      link.appendChild(shown);
+      figure.appendChild(link);
+      figure.appendChild(caption);
+      li.appendChild(figure);
+      ul.appendChild(li);
+    });
+    document.getElementById("media-none").hidden = list.length > 0;
+    var open = ["accepted", "in_progress", "awaiting_info"].indexOf(r.state) >= 0;
+    document.getElementById("media-add").hidden = !(open && holds(r));
+  }
+
+  var mediaFile = document.getElementById("media-file");
+  mediaFile.addEventListener("change", function () {
+    var file = mediaFile.files && mediaFile.files[0];
+    if (!file || !current) return;
+    var status = document.getElementById("media-status");
+    status.textContent = tr("reports_ui.media_uploading");
+    H.show("action-error", "");
+    // The bytes as they are; the server reads their type. A header of our own (htmx's, which
+    // the API's cross-site check accepts) proves the request comes from this page, as a JSON
+    // content type does for the other steps.
+    fetch("/api/v1/reports/" + encodeURIComponent(current.id) + "/media", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": file.type || "application/octet-stream", "Accept": "application/json",
+        "Accept-Language": D.lang, "HX-Request": "true" },
+      body: file
+    }).then(function (res) {
+      return res.text().then(function (text) {
+        var data = null;
+        try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+        return { ok: res.ok, status: res.status, data: data };
+      });
+    }, function () {
+      return { ok: false, status: 0, data: { detail: document.body.getAttribute("data-network-error") } };
+    }).then(function (r) {
+      mediaFile.value = "";
+      if (!r.ok) { status.textContent = ""; H.show("action-error", H.problem(r)); return null; }
+      status.textContent = tr("reports_ui.media_added");
+      return load();
+    });
+  });
 
   function renderContact(list, contact) {
     list.textContent = "";

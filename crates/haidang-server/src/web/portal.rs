@@ -80,7 +80,7 @@ pub(crate) const ACTIONS: [&str; 22] = [
 ];
 
 /// Texts `portal.js` writes into the page (everything else is in the templates).
-pub(crate) const SCRIPT_KEYS: [&str; 33] = [
+pub(crate) const SCRIPT_KEYS: [&str; 34] = [
     "portal.number_prefix",
     "portal.deadline",
     "portal.no_deadline",
@@ -101,6 +101,7 @@ pub(crate) const SCRIPT_KEYS: [&str; 33] = [
     "portal.photo_type",
     "portal.photo_skipped",
     "portal.photo_alt",
+    "portal.answer_photo_alt",
     "portal.uploading",
     "portal.sending",
     "portal.need_category",
