@@ -90,18 +90,23 @@ fn is_unsafe(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-/// A cross-site form can only send form or plain-text bodies; a JSON content type (which needs a
-/// CORS preflight we never grant) or htmx's header proves the request came from our own pages.
+/// A cross-site form can only send form or plain-text bodies; any other content type (JSON, a
+/// photo's `image/jpeg`: each needs a CORS preflight we never grant) or htmx's header proves the
+/// request came from our own pages.
 fn csrf_ok(parts: &Parts) -> bool {
-    let json = parts
+    let content_type = parts
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|ct| ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
-        .is_some_and(|ct| {
-            ct == "application/json" || (ct.starts_with("application/") && ct.ends_with("+json"))
-        });
-    json || parts.headers.contains_key("hx-request")
+        .map(|ct| ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+    let preflighted = content_type.is_some_and(|ct| {
+        !ct.is_empty()
+            && !matches!(
+                ct.as_str(),
+                "application/x-www-form-urlencoded" | "multipart/form-data" | "text/plain"
+            )
+    });
+    preflighted || parts.headers.contains_key("hx-request")
 }
 
 async fn resolve(parts: &mut Parts, state: &Arc<AppState>) -> Result<AnyStageCaller, ApiError> {

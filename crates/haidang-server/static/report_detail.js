@@ -126,14 +126,14 @@
     var status = document.getElementById("media-status");
     status.textContent = tr("reports_ui.media_uploading");
     H.show("action-error", "");
-    // The bytes as they are; the server reads their type. A header of our own (htmx's, which
-    // the API's cross-site check accepts) proves the request comes from this page, as a JSON
-    // content type does for the other steps.
+    // The bytes as they are; the server reads their type. A photo's content type, which no
+    // cross-site form can send, proves the request comes from this page (as JSON does for the
+    // other steps).
     fetch("/api/v1/reports/" + encodeURIComponent(current.id) + "/media", {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": file.type || "application/octet-stream", "Accept": "application/json",
-        "Accept-Language": D.lang, "HX-Request": "true" },
+        "Accept-Language": D.lang },
       body: file
     }).then(function (res) {
       return res.text().then(function (text) {

@@ -27,6 +27,8 @@ pub async fn run(args: ReportBenchArgs) -> anyhow::Result<()> {
         .json::<Vec<Value>>()
         .await?
         .iter()
+        // Categories that ask for a required extra field are left out: the load carries none.
+        .filter(|c| !c["attributes"].as_array().is_some_and(|a| a.iter().any(|a| a["required"] == true)))
         .filter_map(|c| c["code"].as_str().map(String::from))
         .collect();
     if categories.is_empty() {

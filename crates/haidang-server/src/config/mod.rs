@@ -513,7 +513,7 @@ impl Config {
             return Err(key_error("reports.retention_days", "reopen_days ≥ 0 and retention_days ≥ 1"));
         }
         let hook = &self.reports.notify_webhook;
-        if !hook.is_empty() && !(hook.starts_with("http://") || hook.starts_with("https://")) {
+        if !(hook.is_empty() || hook.starts_with("http://") || hook.starts_with("https://")) {
             return Err(key_error("reports.notify_webhook", "must be an http(s) URL"));
         }
         if self.reports.upkeep_every_secs == 0 {

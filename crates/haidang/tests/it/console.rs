@@ -46,12 +46,29 @@ async fn navigation_and_pages_follow_the_role() {
                 "tokens",
             ],
         ),
-        ("operator", &["home", "map", "reports", "indicators", "data", "datasets", "quality", "entities", "orgs"]),
+        (
+            "operator",
+            &["home", "map", "reports", "indicators", "data", "datasets", "quality", "entities", "orgs"],
+        ),
         (
             "leader",
-            &["home", "map", "reports", "indicators", "data", "datasets", "quality", "entities", "orgs", "users"],
+            &[
+                "home",
+                "map",
+                "reports",
+                "indicators",
+                "data",
+                "datasets",
+                "quality",
+                "entities",
+                "orgs",
+                "users",
+            ],
         ),
-        ("officer", &["home", "map", "reports", "indicators", "data", "datasets", "quality", "entities", "orgs"]),
+        (
+            "officer",
+            &["home", "map", "reports", "indicators", "data", "datasets", "quality", "entities", "orgs"],
+        ),
         ("auditor", &["home", "map", "orgs", "users", "audit"]),
     ];
     for (role, nav) in expected {

@@ -199,8 +199,11 @@ async fn openapi_lists_every_api_route_and_every_route_answers() {
 }
 
 /// Read without signing in (citizens, the portal, other systems).
-const PUBLIC_ROUTES: &[(&str, &str)] =
-    &[("get", "/api/v1/report-categories"), ("get", "/api/v1/public/reports"), ("get", "/api/v1/public/statistics")];
+const PUBLIC_ROUTES: &[(&str, &str)] = &[
+    ("get", "/api/v1/report-categories"),
+    ("get", "/api/v1/public/reports"),
+    ("get", "/api/v1/public/statistics"),
+];
 
 /// A literal such as "/api/v1/users/" used to build links is not a route itself.
 fn looks_like_a_route(literal: &str) -> bool {
