@@ -330,7 +330,67 @@
   var filter = document.getElementById("state-filter");
   if (filter) filter.addEventListener("change", function () { q.state = filter.value; q.selected = 0; load(); });
 
+  /* ---------- the centre takes a report by hotline ---------- */
+  function wireHotline() {
+    var form = document.getElementById("hotline-form");
+    if (!form) return;
+    var cat = document.getElementById("hotline-category"), unit = document.getElementById("hotline-unit");
+    function fill(select, map) {
+      Object.keys(map).map(function (code) { return [code, map[code]]; })
+        .sort(function (a, b) { return a[1].localeCompare(b[1], D.lang); })
+        .forEach(function (pair) {
+          var o = document.createElement("option");
+          o.value = pair[0];
+          o.textContent = pair[1];
+          select.appendChild(o);
+        });
+    }
+    var names = {};
+    Object.keys(D.categories).forEach(function (code) { names[code] = D.categories[code].name; });
+    fill(cat, names);
+    fill(unit, D.units);
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      show("hotline-error", "");
+      var value = function (id) { return document.getElementById(id).value.trim(); };
+      var name = value("hotline-name"), phone = value("hotline-phone");
+      var consent = document.getElementById("hotline-consent").checked;
+      if (!cat.value || !value("hotline-description") || (!unit.value && !value("hotline-address"))) {
+        show("hotline-error", tr("reports_ui.hotline_need_fields"));
+        return;
+      }
+      if ((name || phone) && !consent) { show("hotline-error", tr("reports_ui.hotline_need_consent")); return; }
+      var body = {
+        category: cat.value, description: value("hotline-description"), channel: "hotline",
+        urgency: value("hotline-urgency"), public: false
+      };
+      if (unit.value) body.unit_code = unit.value;
+      if (value("hotline-address")) body.address = value("hotline-address");
+      if (name || phone) {
+        body.contact = {};
+        if (name) body.contact.name = name;
+        if (phone) body.contact.phone = phone;
+        body.consent = document.getElementById("hotline-consent-text").textContent.trim();
+      }
+      var button = document.getElementById("hotline-submit");
+      button.disabled = true;
+      button.textContent = tr("reports_ui.hotline_saving");
+      api("POST", "/api/v1/reports", body).then(function (r) {
+        button.disabled = false;
+        button.textContent = tr("reports_ui.hotline_submit");
+        if (!r.ok) { show("hotline-error", problem(r)); return; }
+        form.reset();
+        document.getElementById("hotline-done-text").textContent =
+          tr("reports_ui.hotline_done", { number: num(r.data.report.number) });
+        document.getElementById("hotline-code").textContent = r.data.tracking_code;
+        document.getElementById("hotline-done").hidden = false;
+        load();
+      });
+    });
+  }
+
   wireReject();
+  wireHotline();
   load();
   loadOverdueCount();
 })();

@@ -13,6 +13,7 @@ mod portal;
 mod quality;
 mod reports;
 mod static_files;
+mod stats;
 
 use std::sync::Arc;
 
@@ -40,6 +41,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/indicators/submit", get(indicators::submit))
         .route("/indicators/{code}", get(indicators::indicator))
         .route("/reports", get(reports::queue))
+        .route("/reports/statistics", get(stats::console))
         .route("/reports/{id}", get(reports::detail))
         .route("/account/password", get(pages::password))
         .route("/account/totp", get(pages::totp))
@@ -54,6 +56,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/portal/submit", get(portal::submit))
         .route("/portal/track", get(portal::track))
         .route("/portal/reports", get(portal::reports))
+        .route("/portal/statistics", get(stats::portal))
         .route("/portal/communes.geojson", get(portal::communes_geojson))
 }
 

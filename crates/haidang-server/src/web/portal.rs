@@ -32,7 +32,7 @@ pub struct PortalCtx {
 }
 
 impl PortalCtx {
-    fn new(lang: Lang, title_key: &str, path: &'static str) -> PortalCtx {
+    pub(crate) fn new(lang: Lang, title_key: &str, path: &'static str) -> PortalCtx {
         let t = Translations::get(lang);
         PortalCtx { t, lang: lang.as_str(), title: t.text(title_key).to_string(), path }
     }
@@ -276,7 +276,7 @@ struct SubmitPage {
 }
 
 /// The province's communes, wards and special zones, by name.
-async fn communes(state: &AppState, lang: Lang) -> Vec<(String, String)> {
+pub(crate) async fn communes(state: &AppState, lang: Lang) -> Vec<(String, String)> {
     let province = &state.config.map.province_code;
     let mut list: Vec<(String, String)> = match state.store.list_units(None, Some(province), false).await {
         Ok(units) => units

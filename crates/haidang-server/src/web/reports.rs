@@ -144,6 +144,7 @@ fn shortcuts(queue: bool, centre: bool) -> Vec<Shortcut> {
 struct QueuePage {
     page: PageCtx,
     centre: bool,
+    statistics: bool,
     heading_key: &'static str,
     lead_key: &'static str,
     shortcuts: Vec<Shortcut>,
@@ -170,6 +171,7 @@ pub async fn queue(
     render(&QueuePage {
         page: PageCtx::new(lang, title_key, "/reports", Some((&c.user, &c.subject))),
         centre,
+        statistics: !agency,
         shortcuts: shortcuts(true, centre),
         heading_key,
         lead_key,

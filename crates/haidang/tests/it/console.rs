@@ -145,3 +145,52 @@ async fn the_data_page_shows_what_the_agencies_send() {
     assert_eq!(res.url().path(), "/");
     app.stop().await;
 }
+
+/// The statistics pages: the portal's for anyone, the console's for the roles that see reports
+/// everywhere; an agency's officer is sent home, as the console does with a page not theirs.
+#[tokio::test]
+async fn the_report_statistics_pages_follow_the_role() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let res = app.client().get(app.url("/portal/statistics")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("<title>Thống kê phản ánh"), "{html}");
+    assert!(html.contains("/static/stats.js") && html.contains("aria-current=\"page\""));
+
+    let leader = app.signed_in("leader").await;
+    let res = leader.get(app.url("/reports/statistics")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.url().path(), "/reports/statistics");
+    assert!(res.text().await.unwrap().contains("id=\"stats-data\""));
+    let queue = leader.get(app.url("/reports")).send().await.unwrap().text().await.unwrap();
+    assert!(queue.contains("href=\"/reports/statistics\""));
+
+    let officer = app.signed_in("officer").await;
+    let res = officer.get(app.url("/reports/statistics")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.url().path(), "/", "the officer is sent home");
+    let queue = officer.get(app.url("/reports")).send().await.unwrap().text().await.unwrap();
+    assert!(!queue.contains("href=\"/reports/statistics\"") && !queue.contains("hotline-form"));
+
+    // The centre's operator has the hotline form; the body it sends is taken as a hotline report.
+    let operator = app.signed_in("operator").await;
+    let queue = operator.get(app.url("/reports")).send().await.unwrap().text().await.unwrap();
+    assert!(queue.contains("id=\"hotline-form\"") && queue.contains("Tiếp nhận phản ánh qua đường dây nóng"));
+    let (_, categories) = crate::harness::get(&app.client(), &app, "/api/v1/report-categories").await;
+    let category = categories[0]["code"].as_str().unwrap().to_string();
+    let (unit, _, _) = crate::reports::commune_point(&app, 0).await;
+    let body = serde_json::json!({
+        "category": category, "description": "Đèn đường tắt cả dãy phố", "channel": "hotline",
+        "urgency": "ordinary", "public": false, "unit_code": unit, "address": "Đường Trần Phú",
+        "contact": {"name": "Nguyễn Văn A", "phone": "0912345678"}, "consent": "Người gọi đồng ý",
+    });
+    let res = operator.post(app.url("/api/v1/reports")).json(&body).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    let receipt: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(receipt["report"]["channel"], "hotline");
+    assert!(receipt["tracking_code"].as_str().is_some_and(|c| !c.is_empty()));
+
+    // Without a session the console's page asks for a sign-in.
+    let res = app.client().get(app.url("/reports/statistics")).send().await.unwrap();
+    assert_eq!(res.url().path(), "/login");
+}
