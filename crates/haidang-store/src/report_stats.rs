@@ -118,34 +118,16 @@ impl Store {
              rating, version, contact_sealed, doc) VALUES {}",
             placeholders.join(",")
         );
-        let us = |t: Option<Timestamp>| t.map(|t| t.as_microsecond());
         let mut q = sqlx::query(&sql).persistent(false);
         for r in rows {
             let doc =
                 serde_json::to_string(r).map_err(|e| haidang_core::CoreError::Internal(e.to_string()))?;
-            q = q
-                .bind(r.id.clone())
-                .bind(r.number)
-                .bind(r.tracking_hash.clone())
-                .bind(r.category.clone())
-                .bind(r.state.as_str())
-                .bind(r.agency_id.clone())
-                .bind(r.unit_code.clone())
-                .bind(r.channel.as_str())
-                .bind(r.urgency.as_str())
-                .bind(r.lon)
-                .bind(r.lat)
-                .bind(r.received_at.as_microsecond())
-                .bind(r.updated_at.as_microsecond())
-                .bind(us(r.deadline_at))
-                .bind(us(r.paused_at))
-                .bind(us(r.published_at))
-                .bind(us(r.answered_at))
-                .bind(us(r.closed_at))
-                .bind(r.rating.map(i64::from))
-                .bind(r.version)
-                .bind(r.contact_sealed.clone())
-                .bind(doc);
+            // The same columns, in the same order, as the service's insert.
+            q = crate::reports::bind_report(
+                q.bind(r.id.clone()).bind(r.number).bind(r.tracking_hash.clone()),
+                r,
+                doc,
+            );
         }
         let _guard = self.write_lock.lock().await;
         q.execute(&self.writes).await.map_err(db_err)?;

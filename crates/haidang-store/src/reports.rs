@@ -118,7 +118,7 @@ impl Store {
 }
 
 /// The columns of a report row besides its id and number, in the order the statements bind them.
-fn bind_report<'q>(
+pub(crate) fn bind_report<'q>(
     q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
     r: &CitizenReport,
     doc: String,
