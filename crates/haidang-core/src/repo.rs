@@ -536,7 +536,7 @@ pub trait ReportRepository: Send + Sync {
     async fn delete_orphan_media(&self, before: Timestamp) -> CoreResult<u64>;
 
     /// The statistics' counts of reports received in [from, to), grouped by `group` (or all in
-    /// one row), overdue as of `at`.
+    /// one row), with their handling-time histograms, overdue as of `at`.
     async fn report_counts(
         &self,
         group: crate::reports::stats::Group,
@@ -553,13 +553,6 @@ pub trait ReportRepository: Send + Sync {
     async fn update_report_notice(&self, notice: &crate::reports::notices::ReportNotice) -> CoreResult<()>;
     async fn report_notices(&self, report_id: &str)
         -> CoreResult<Vec<crate::reports::notices::ReportNotice>>;
-    /// How many answered reports took each whole number of hours from receipt to answer, per group.
-    async fn report_handling_hours(
-        &self,
-        group: crate::reports::stats::Group,
-        from: Timestamp,
-        to: Timestamp,
-    ) -> CoreResult<Vec<(String, i64, i64)>>;
 }
 
 /// What one change to a report writes together.

@@ -59,6 +59,7 @@ pub const TABLES: &[(&str, &str)] = &[
     ("citizen_report_extensions", "id"),
     ("report_media", "id"),
     ("report_notices", "id"),
+    ("citizen_report_tallies", "split, local_day, member"),
 ];
 
 #[derive(Debug, thiserror::Error)]

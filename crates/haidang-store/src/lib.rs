@@ -95,6 +95,8 @@ pub struct Store {
     /// Counts commits of this process, so the event relay and the notifier (each with a
     /// receiver of its own) need not poll hard.
     committed: tokio::sync::watch::Sender<u64>,
+    /// New reports waiting for the intake's group commit (`reports.rs`).
+    pending_reports: reports::PendingReports,
 }
 
 /// Page cache of a reading connection and of the writing one, in KiB.
@@ -171,6 +173,7 @@ impl Store {
             audit_head_file: options.audit_head_file,
             write_lock: Mutex::new(()),
             committed: tokio::sync::watch::Sender::new(0),
+            pending_reports: Default::default(),
         })
     }
 
@@ -179,7 +182,13 @@ impl Store {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
-        migrator.run(&self.pool).await.map_err(|e| StoreError::Migrate(e.to_string()))
+        migrator.run(&self.pool).await.map_err(|e| StoreError::Migrate(e.to_string()))?;
+        // Reports written before the statistics' tallies existed are counted into them once.
+        if self.tallies_missing().await.map_err(|e| StoreError::Migrate(e.to_string()))? {
+            let n = self.rebuild_report_tallies().await.map_err(|e| StoreError::Migrate(e.to_string()))?;
+            tracing::info!(reports = n, "counted the existing citizen reports into the statistics' tallies");
+        }
+        Ok(())
     }
 
     /// The newest migration this binary knows; a backup records it.

@@ -9,8 +9,13 @@ use haidang_core::reports::model::{
     Assignment, CitizenReport, ExtensionRequest, ReportCategory, ReportMedia, ReportStep, Route,
 };
 use haidang_core::{CoreError, CoreResult};
+use std::collections::BTreeMap;
+
+use haidang_core::audit::AuditRecord;
+use haidang_core::reports::tally::{add_change, TallyFacts};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
+use tokio::sync::oneshot;
 
 use crate::rows::{int, opt_text, text};
 use crate::{db_err, Store};
@@ -114,6 +119,98 @@ impl Store {
                 Ok(())
             }
         }
+    }
+}
+
+/// Changes waiting for the intake's group commit, each with where its answer goes.
+pub(crate) type PendingReports = std::sync::Mutex<Vec<(ReportChange, oneshot::Sender<CoreResult<i64>>)>>;
+
+/// The line is only pushed to and emptied whole, never left half-changed: poisoning is ignored.
+fn lock_pending(
+    pending: &PendingReports,
+) -> std::sync::MutexGuard<'_, Vec<(ReportChange, oneshot::Sender<CoreResult<i64>>)>> {
+    pending.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Reports in one transaction of the intake, at most: a larger line is written in several.
+const MAX_INTAKE_GROUP: usize = 500;
+
+impl Store {
+    /// Writes a line of new reports, holding the write lock: each chunk in one transaction; a
+    /// chunk that fails is written again report by report, so one bad report (a photo already
+    /// taken, say) fails alone.
+    async fn write_intake_group(&self, waiting: Vec<(ReportChange, oneshot::Sender<CoreResult<i64>>)>) {
+        let mut waiting = waiting.into_iter().peekable();
+        while waiting.peek().is_some() {
+            let chunk: Vec<_> = waiting.by_ref().take(MAX_INTAKE_GROUP).collect();
+            let changes: Vec<&ReportChange> = chunk.iter().map(|(c, _)| c).collect();
+            match self.insert_reports_in_one(&changes).await {
+                Ok((numbers, record)) => {
+                    for ((_, done), number) in chunk.into_iter().zip(numbers) {
+                        let _ = done.send(Ok(number));
+                    }
+                    self.after_insert(record.as_ref()).await;
+                }
+                Err(e) if chunk.len() == 1 => {
+                    if let Some((_, done)) = chunk.into_iter().next() {
+                        let _ = done.send(Err(e));
+                    }
+                }
+                Err(_) => {
+                    for (change, done) in chunk {
+                        let result = self.insert_reports_in_one(&[&change]).await;
+                        let record = result.as_ref().ok().and_then(|(_, r)| r.clone());
+                        let _ = done.send(result.map(|(numbers, _)| numbers.first().copied().unwrap_or(0)));
+                        self.after_insert(record.as_ref()).await;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn after_insert(&self, record: Option<&AuditRecord>) {
+        match record {
+            Some(r) => self.after_commit(r).await,
+            None => self.notify_committed(),
+        }
+    }
+
+    /// Inserts the reports, their parts, tallies and audit records in one transaction; answers
+    /// their numbers and the last audit record written.
+    async fn insert_reports_in_one(
+        &self,
+        changes: &[&ReportChange],
+    ) -> CoreResult<(Vec<i64>, Option<AuditRecord>)> {
+        let mut tx = self.begin().await?;
+        let mut number: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(number), 0) + 1 FROM citizen_reports")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let mut numbers = Vec::with_capacity(changes.len());
+        let mut cells = BTreeMap::new();
+        let mut audits = Vec::new();
+        for change in changes {
+            let r = &change.report;
+            let q = sqlx::query(
+                "INSERT INTO citizen_reports (id, number, tracking_hash, category, state, agency_id, unit_code, \
+                 channel, urgency, lon, lat, received_at, updated_at, deadline_at, paused_at, published_at, \
+                 answered_at, closed_at, rating, version, contact_sealed, doc) \
+                 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)",
+            )
+            .bind(r.id.clone())
+            .bind(number)
+            .bind(r.tracking_hash.clone());
+            bind_report(q, r, encode(r)?).execute(&mut *tx).await.map_err(db_err)?;
+            self.write_report_parts(&mut tx, change).await?;
+            add_change(&mut cells, None, Some(&TallyFacts::of(r)));
+            audits.extend(change.audit.clone());
+            numbers.push(number);
+            number += 1;
+        }
+        self.move_tallies(&mut tx, &cells).await?;
+        let records = self.append_many_in_tx(&mut tx, &audits).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok((numbers, records.last().cloned()))
     }
 }
 
@@ -250,28 +347,26 @@ impl ReportRepository for Store {
     }
 
     async fn insert_report(&self, change: &ReportChange) -> CoreResult<i64> {
-        let r = &change.report;
-        let doc = encode(r)?;
-        let _guard = self.write_lock.lock().await;
-        let mut tx = self.begin().await?;
-        let number: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(number), 0) + 1 FROM citizen_reports")
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        let q = sqlx::query(
-            "INSERT INTO citizen_reports (id, number, tracking_hash, category, state, agency_id, unit_code, channel, \
-             urgency, lon, lat, received_at, updated_at, deadline_at, paused_at, published_at, answered_at, \
-             closed_at, rating, version, contact_sealed, doc) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)",
-        )
-        .persistent(false)
-        .bind(r.id.clone())
-        .bind(number)
-        .bind(r.tracking_hash.clone());
-        bind_report(q, r, doc).execute(&mut *tx).await.map_err(db_err)?;
-        self.write_report_parts(&mut tx, change).await?;
-        self.finish(tx, change.audit.as_ref()).await?;
-        Ok(number)
+        // Group commit: the change waits in line; whoever takes the write lock first writes all
+        // that wait, in one transaction, and answers each. Intake is many small reports at once,
+        // and a commit (a sync to disk) per report was the ceiling.
+        loop {
+            let (done, mut answer) = tokio::sync::oneshot::channel();
+            lock_pending(&self.pending_reports).push((change.clone(), done));
+            let _guard = self.write_lock.lock().await;
+            match answer.try_recv() {
+                Ok(result) => return result,
+                // The writer that took this change was stopped before it answered (its request
+                // was dropped), and its transaction with it: line up again.
+                Err(tokio::sync::oneshot::error::TryRecvError::Closed) => continue,
+                Err(tokio::sync::oneshot::error::TryRecvError::Empty) => {}
+            }
+            let waiting = std::mem::take(&mut *lock_pending(&self.pending_reports));
+            self.write_intake_group(waiting).await;
+            return answer.await.unwrap_or_else(|_| {
+                Err(CoreError::Internal("the report's group was written without an answer".into()))
+            });
+        }
     }
 
     async fn update_report(&self, change: &ReportChange) -> CoreResult<()> {
@@ -279,6 +374,7 @@ impl ReportRepository for Store {
         let doc = encode(r)?;
         let _guard = self.write_lock.lock().await;
         let mut tx = self.begin().await?;
+        let old = self.facts_in(&mut tx, &r.id).await?;
         let q = sqlx::query(
             "UPDATE citizen_reports SET category = $1, state = $2, agency_id = $3, unit_code = $4, channel = $5, \
              urgency = $6, lon = $7, lat = $8, received_at = $9, updated_at = $10, deadline_at = $11, \
@@ -298,6 +394,9 @@ impl ReportRepository for Store {
                 r.number
             )));
         }
+        let mut cells = BTreeMap::new();
+        add_change(&mut cells, old.as_ref(), Some(&TallyFacts::of(r)));
+        self.move_tallies(&mut tx, &cells).await?;
         self.write_report_parts(&mut tx, change).await?;
         self.finish(tx, change.audit.as_ref()).await
     }
@@ -472,15 +571,6 @@ impl ReportRepository for Store {
         at: jiff::Timestamp,
     ) -> CoreResult<Vec<haidang_core::reports::stats::Counts>> {
         self.count_reports(group, from, to, at).await
-    }
-
-    async fn report_handling_hours(
-        &self,
-        group: haidang_core::reports::stats::Group,
-        from: jiff::Timestamp,
-        to: jiff::Timestamp,
-    ) -> CoreResult<Vec<(String, i64, i64)>> {
-        self.handling_hours(group, from, to).await
     }
 
     async fn due_report_notices(

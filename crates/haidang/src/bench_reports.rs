@@ -130,12 +130,16 @@ async fn seed(url: &str, count: usize, categories: &[String]) -> anyhow::Result<
         let mut rows = Vec::with_capacity(n);
         for k in 0..n {
             let i = done + k;
-            let received = now - SignedDuration::from_secs(rng.gen_range(0..365 * 86_400));
-            let state = match rng.gen_range(0..100) {
-                0..=4 => ReportState::Received,
-                5..=9 => ReportState::Rejected,
-                10..=19 => ReportState::InProgress,
-                20..=24 => ReportState::Answered,
+            let age = rng.gen_range(0..365 * 86_400);
+            let received = now - SignedDuration::from_secs(age);
+            // As in a province's history: the last month's reports in every state, older ones
+            // closed or rejected but for a few still open (overdue) with an agency.
+            let state = match (age < 30 * 86_400, rng.gen_range(0..100)) {
+                (true, 0..=4) => ReportState::Received,
+                (true, 5..=19) => ReportState::InProgress,
+                (true, 20..=29) => ReportState::Answered,
+                (_, 30..=37) => ReportState::Rejected,
+                (false, 0) => ReportState::InProgress,
                 _ => ReportState::Closed,
             };
             let with_agency = !matches!(state, ReportState::Received | ReportState::Rejected);

@@ -14,6 +14,7 @@ pub mod service;
 pub mod settings;
 pub mod stats;
 pub mod steps;
+pub mod tally;
 pub mod uploads;
 
 pub use reporter::{PublicReport, ReporterRequest};

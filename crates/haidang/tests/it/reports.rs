@@ -665,6 +665,37 @@ async fn the_demo_history_has_reports_in_every_state_and_keys_rotate() {
             .await
             .unwrap();
         assert!(res.bytes().await.unwrap().starts_with(b"PK"));
+        // Each agency's row counts the reports it holds now (the demo transferred and returned
+        // some): the running tallies moved with every step.
+        for row in stats["rows"].as_array().unwrap() {
+            let agency = row["key"].as_str().unwrap();
+            let held = all.iter().filter(|r| r["agency_id"].as_str().unwrap_or("") == agency).count();
+            assert_eq!(row["received"], json!(held), "agency '{agency}'");
+        }
+        // A period that starts and ends inside days: the ends are counted from the reports, the
+        // days between from the tallies, and together they agree with the list.
+        let start =
+            jiff::Timestamp::now() - jiff::SignedDuration::from_secs(24 * 3600 * 41 + 5 * 3600 + 17 * 60);
+        let end = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(24 * 3600 * 6 + 2 * 3600 + 31);
+        let inside = all
+            .iter()
+            .filter(|r| {
+                let at: jiff::Timestamp = r["received_at"].as_str().unwrap().parse().unwrap();
+                start <= at && at < end
+            })
+            .count();
+        let (_, part) =
+            get(&supervisor, &app, &format!("/api/v1/reports/statistics?by=channel&from={start}&to={end}"))
+                .await;
+        assert_eq!(part["total"]["received"], json!(inside), "{part}");
+        // A database from before the tallies (none kept): the server counts them at start,
+        // and the figures are the same.
+        sqlx::query("DELETE FROM citizen_report_tallies").execute(app.state.store.pool()).await.unwrap();
+        app.state.store.migrate().await.unwrap();
+        let (_, again) =
+            get(&supervisor, &app, &format!("/api/v1/reports/statistics?by=agency&from={from}")).await;
+        assert_eq!(again["total"], stats["total"]);
+        assert_eq!(again["rows"], stats["rows"]);
         let (status, _) = get(&supervisor, &app, "/api/v1/reports/statistics?by=weather").await;
         assert_eq!(status, 422);
         let officer = app.signed_in("officer").await;
