@@ -1025,3 +1025,56 @@ async fn emails_dropped_in_the_folder_become_reports_and_bad_ones_are_set_aside(
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn reports_sent_at_once_are_all_kept_with_their_own_numbers_and_a_bad_one_fails_alone() {
+    for backend in backends() {
+        let app = reports_app(backend, 0).await;
+        let operator = app.signed_in("operator").await;
+        let (_, lon, lat) = commune_point(&app, 3).await;
+        // Forty hotline reports at the same moment: intake writes them in shared transactions.
+        // One names an upload that does not exist; it alone is refused.
+        let sends = (0..40).map(|i| {
+            let mut body = json!({
+                "category": "chieu-sang", "channel": "hotline", "lon": lon, "lat": lat,
+                "description": format!("Đèn đường số {i} tắt từ tối qua."),
+            });
+            if i == 17 {
+                body["media_ids"] = json!(["khong-co-anh"]);
+            }
+            let (operator, app) = (&operator, &app);
+            async move { send(operator, app, Method::POST, "/api/v1/reports", Some(body)).await }
+        });
+        let answers = futures_util::future::join_all(sends).await;
+        let mut numbers = std::collections::BTreeSet::new();
+        for (i, res) in answers.into_iter().enumerate() {
+            let status = res.status().as_u16();
+            let body: Value = res.json().await.unwrap();
+            if i == 17 {
+                assert_eq!(status, 422, "{body}");
+                assert_eq!(body["field"], "media_ids", "{body}");
+            } else {
+                assert_eq!(status, 201, "report {i}: {body}");
+                assert_eq!(body["report"]["description"], format!("Đèn đường số {i} tắt từ tối qua."));
+                numbers.insert(body["report"]["number"].as_i64().unwrap());
+            }
+        }
+        assert_eq!(numbers.len(), 39, "each report its own number");
+        let (_, all) = get(&operator, &app, "/api/v1/reports?limit=100").await;
+        assert_eq!(all.as_array().unwrap().len(), 39);
+        let (_, stats) = get(&operator, &app, "/api/v1/reports/statistics?by=channel").await;
+        assert_eq!(stats["total"]["received"], 39, "{stats}");
+        // Each staff intake is in the audit trail, in a chain that still verifies.
+        let audited: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'report.intake'")
+                .fetch_one(app.state.store.pool())
+                .await
+                .unwrap();
+        assert_eq!(audited, 39);
+        assert!(matches!(
+            haidang::commands::verify(&app.state).await.unwrap(),
+            haidang_core::audit::VerifyReport::Intact { .. }
+        ));
+        app.stop().await;
+    }
+}
