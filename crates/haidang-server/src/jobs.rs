@@ -212,7 +212,7 @@ pub async fn run_report_upkeep(state: Arc<AppState>) {
     }
 }
 
-/// Sends notices to reporters through the gateway's webhook as soon as their step commits
+/// Sends notices to reporters (the gateway's webhook, email) as soon as their step commits
 /// (and every few seconds for retries), recording each attempt's outcome, until aborted.
 pub async fn run_report_notifier(state: Arc<AppState>) {
     let hook = state.config.reports.notify_webhook.clone();
@@ -221,6 +221,18 @@ pub async fn run_report_notifier(state: Arc<AppState>) {
         Err(e) => {
             tracing::error!(error = %e, "the reporters' notifier cannot start");
             return;
+        }
+    };
+    let rc = &state.config.reports;
+    let mailer = if rc.smtp_url.is_empty() {
+        None
+    } else {
+        match crate::mailer::Mailer::new(&rc.smtp_url, &rc.smtp_from) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                tracing::error!(error = %e, "email notices are off: reports.smtp_url cannot be used");
+                None
+            }
         }
     };
     let mut commits = state.store.commits();
@@ -236,21 +248,58 @@ pub async fn run_report_notifier(state: Arc<AppState>) {
                 continue;
             }
         };
-        for (notice, message) in due {
-            let outcome = match message {
-                // No contact left (erased meanwhile) or no gateway: nothing to send.
-                None => Ok("skipped"),
-                Some(_) if hook.is_empty() => Ok("skipped"),
-                Some(m) => match client.post(&hook).json(&m).send().await {
-                    Ok(res) if res.status().is_success() => Ok("sent"),
-                    Ok(res) => Err(format!("the gateway answered {}", res.status())),
-                    Err(e) => Err(format!("the gateway could not be reached: {e}")),
-                },
-            };
+        for (mut notice, message) in due {
+            let outcome = deliver(&client, &hook, mailer.as_ref(), &mut notice, message.as_ref()).await;
             if let Err(e) = state.reports.record_notice(notice, outcome).await {
                 tracing::warn!(error = %e, "a notice's outcome was not recorded");
             }
         }
+    }
+}
+
+/// Sends a notice each way that applies and it has not gone yet: the webhook gateway (SMS,
+/// Zalo) when one is set, email when the reporter left an address and a mail server is set.
+/// Sent when every way went; skipped when none applies (no contact left, nothing configured).
+async fn deliver(
+    client: &reqwest::Client,
+    hook: &str,
+    mailer: Option<&crate::mailer::Mailer>,
+    notice: &mut haidang_core::reports::notices::ReportNotice,
+    message: Option<&haidang_core::reports::notices::OutgoingNotice>,
+) -> Result<&'static str, String> {
+    let Some(m) = message else { return Ok("skipped") };
+    let mut ways = Vec::new();
+    if !hook.is_empty() {
+        ways.push("webhook");
+    }
+    if mailer.is_some() && m.email.is_some() {
+        ways.push("email");
+    }
+    if ways.is_empty() {
+        return Ok("skipped");
+    }
+    let mut errors = Vec::new();
+    for way in ways {
+        if notice.delivered.iter().any(|d| d == way) {
+            continue;
+        }
+        let sent = match (way, mailer) {
+            ("email", Some(mailer)) => mailer.send(m).await,
+            _ => match client.post(hook).json(m).send().await {
+                Ok(res) if res.status().is_success() => Ok(()),
+                Ok(res) => Err(format!("the gateway answered {}", res.status())),
+                Err(e) => Err(format!("the gateway could not be reached: {e}")),
+            },
+        };
+        match sent {
+            Ok(()) => notice.delivered.push(way.to_string()),
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok("sent")
+    } else {
+        Err(errors.join("; "))
     }
 }
 

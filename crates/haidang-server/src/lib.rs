@@ -12,6 +12,7 @@ pub mod i18n;
 pub mod indicator_files;
 pub mod jobs;
 pub mod limits;
+pub mod mailer;
 pub mod ngsi;
 pub mod notify;
 pub mod open311;

@@ -1,5 +1,6 @@
 //! Telling the reporter what happened: a notice is written with the step that causes it (an
-//! outbox, in the same transaction), and a job hands it to the SMS/Zalo/email gateway's webhook.
+//! outbox, in the same transaction), and a job hands it to the SMS/Zalo gateway's webhook and,
+//! for a reporter who left an email address, to the mail server.
 //! The contact is opened only when the notice is sent, so an identity erased meanwhile is never
 //! sent anywhere. SMS text is also given without diacritics, which many gateways need.
 
@@ -29,6 +30,10 @@ pub struct ReportNotice {
     pub attempts: u32,
     pub next_at: Timestamp,
     pub last_error: Option<String>,
+    /// The ways it has gone out so far ("webhook", "email"): a retry after one of two failed
+    /// sends only the other.
+    #[serde(default)]
+    pub delivered: Vec<String>,
 }
 
 /// What the gateway receives.
@@ -128,6 +133,7 @@ impl ReportService {
             attempts: 0,
             next_at: at,
             last_error: None,
+            delivered: Vec::new(),
         })
     }
 

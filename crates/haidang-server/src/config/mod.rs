@@ -61,6 +61,13 @@ pub struct ReportsConfig {
     pub email_drop_dir: String,
     /// The category emailed reports are filed under until the operator classifies them.
     pub email_category: String,
+    /// The mail server notices to reporters who left an email address are sent through:
+    /// `smtps://user:password@host:465` (TLS), `smtp://user:password@host:587?tls=required`
+    /// (STARTTLS), or plain `smtp://host:25` on a trusted network. Empty: no email notices
+    /// (the webhook gateway may still send them).
+    pub smtp_url: String,
+    /// The sender of those emails, e.g. "Trung tâm IOC Lai Châu <phananh@laichau.gov.vn>".
+    pub smtp_from: String,
 }
 
 impl std::fmt::Debug for ReportsConfig {
@@ -89,6 +96,8 @@ impl Default for ReportsConfig {
             notify_webhook: String::new(),
             email_drop_dir: String::new(),
             email_category: "khac".into(),
+            smtp_url: String::new(),
+            smtp_from: "Trung tâm giám sát, điều hành thông minh <no-reply@localhost>".into(),
         }
     }
 }
@@ -516,6 +525,10 @@ impl Config {
         if !(hook.is_empty() || hook.starts_with("http://") || hook.starts_with("https://")) {
             return Err(key_error("reports.notify_webhook", "must be an http(s) URL"));
         }
+        if !self.reports.smtp_url.is_empty() {
+            crate::mailer::Mailer::new(&self.reports.smtp_url, &self.reports.smtp_from)
+                .map_err(|m| key_error("reports.smtp_url", m))?;
+        }
         if self.reports.upkeep_every_secs == 0 {
             return Err(key_error("reports.upkeep_every_secs", "must be more than 0"));
         }
@@ -684,6 +697,29 @@ mod tests {
         assert!(matches!(e, Err(ConfigError::Key { key, .. }) if key == "auth.lockout_minutes"));
         let e = Config::load(None, &env(&[("HAIDANG__NOPE__X", "1")]));
         assert!(matches!(e, Err(ConfigError::Key { key, .. }) if key == "nope"));
+    }
+
+    #[test]
+    fn a_mail_server_and_sender_that_cannot_be_used_are_named() {
+        let mut c = Config::default();
+        c.reports.smtp_url = "smtps://phananh:mat-khau@mail.laichau.gov.vn:465".into();
+        assert_eq!(c.validate(), Ok(()));
+        c.reports.smtp_url = "smtp://mail.laichau.gov.vn:587?tls=required".into();
+        assert_eq!(c.validate(), Ok(()));
+        for bad in ["mail.laichau.gov.vn", "http://mail.laichau.gov.vn", "smtp://"] {
+            c.reports.smtp_url = bad.into();
+            assert!(
+                matches!(c.validate(), Err(ConfigError::Key { key, .. }) if key == "reports.smtp_url"),
+                "{bad}"
+            );
+        }
+        c.reports.smtp_url = "smtp://127.0.0.1:25".into();
+        c.reports.smtp_from = "Trung tâm IOC".into();
+        let e = c.validate();
+        assert!(
+            matches!(&e, Err(ConfigError::Key { key, message }) if key == "reports.smtp_url" && message.contains("smtp_from")),
+            "{e:?}"
+        );
     }
 
     #[test]

@@ -25,6 +25,7 @@ mod lifecycle;
 mod mqtt;
 mod receiver;
 mod reports;
+mod smtp_sink;
 mod subscriptions;
 mod temporal;
 mod units_orgs;

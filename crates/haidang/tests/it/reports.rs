@@ -1078,3 +1078,69 @@ async fn reports_sent_at_once_are_all_kept_with_their_own_numbers_and_a_bad_one_
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn reporters_who_leave_an_email_address_are_told_by_mail_and_a_refused_mail_is_sent_again() {
+    use crate::receiver::{Mode, Receiver};
+    use crate::smtp_sink::SmtpSink;
+    for backend in backends() {
+        let gateway = Receiver::start(Mode::Accept).await;
+        // The mail server is busy the first time (451), as relays are.
+        let mail = SmtpSink::start(1).await;
+        let store = TestStore::new(backend).await;
+        let mut config = store.config();
+        config.demo.simulator = false;
+        config.reports.notify_webhook = gateway.url.clone();
+        config.reports.smtp_url = mail.url.clone();
+        config.reports.smtp_from = "Trung tâm IOC Lai Châu <phananh@laichau.gov.vn>".into();
+        let app = TestApp::spawn_config(store, config, true).await;
+        let (_, lon, lat) = commune_point(&app, 2).await;
+        let res = public_post(
+            &app,
+            json!({"category": "chieu-sang", "description": "Đèn đường trước chợ tắt", "lon": lon, "lat": lat,
+            "contact": {"name": "Vàng Thị Dung", "phone": "0912345678", "email": "dung@example.vn"},
+            "consent": "Để báo kết quả"}),
+        )
+        .await;
+        assert_eq!(res.status(), 201);
+        let code = res.json::<Value>().await.unwrap()["tracking_code"].as_str().unwrap().to_string();
+        assert_eq!(gateway.wait_for(1, 10).await.len(), 1, "the SMS gateway has the receipt");
+
+        let operator = app.signed_in("operator").await;
+        let (_, queue) = get(&operator, &app, "/api/v1/reports").await;
+        let id = queue[0]["id"].as_str().unwrap().to_string();
+        let number = queue[0]["number"].as_i64().unwrap();
+        let mut notice = None;
+        for _ in 0..100 {
+            let notices = app.state.reports.notices_of(&id).await.unwrap();
+            if notices[0].attempts > 0 {
+                notice = Some(notices[0].clone());
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let notice = notice.expect("the notice was tried");
+        assert_eq!(notice.state, "pending", "tried again later: {notice:?}");
+        assert!(notice.last_error.as_deref().unwrap_or("").contains("451"), "{notice:?}");
+        assert_eq!(notice.delivered, vec!["webhook".to_string()]);
+
+        // The retry is due later: move the service's clock past it.
+        app.state.reports.set_time(Some(jiff::Timestamp::now() + jiff::SignedDuration::from_mins(10)));
+        let taken = mail.wait_for(1, 15).await;
+        app.state.reports.set_time(None);
+        assert_eq!(taken.len(), 1);
+        assert_eq!(taken[0].to, vec!["<dung@example.vn>".to_string()]);
+        let message = mail_parser::MessageParser::default().parse(taken[0].data.as_bytes()).unwrap();
+        assert_eq!(message.subject(), Some(format!("Phản ánh số {number}").as_str()));
+        let from = message.from().and_then(|f| f.first()).and_then(|a| a.address()).unwrap();
+        assert_eq!(from, "phananh@laichau.gov.vn");
+        let text = message.body_text(0).unwrap();
+        assert!(text.contains("đã tiếp nhận phản ánh số") && text.contains(&code), "{text}");
+        // Only the mail was sent again: the gateway still has one message.
+        assert_eq!(gateway.accepted().len(), 1);
+        let notices = app.state.reports.notices_of(&id).await.unwrap();
+        assert_eq!(notices[0].state, "sent");
+        assert_eq!(notices[0].delivered, vec!["webhook".to_string(), "email".to_string()]);
+        app.stop().await;
+    }
+}
