@@ -3,4 +3,5 @@
 //! (mapping, dead letters, the write) is in `haidang_core::hub::ingestor`; here is the wire.
 
 pub mod email;
+pub mod imap;
 pub mod mqtt;

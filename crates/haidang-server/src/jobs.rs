@@ -303,31 +303,60 @@ async fn deliver(
     }
 }
 
-/// Turns the .eml files dropped in `reports.email_drop_dir` into reports every 30 seconds,
-/// until aborted. A file moves to done/ once its report is written, or to failed/ with a
-/// .reason.txt beside it; a crash between the two sends it again on restart (at least once).
+/// Turns citizens' emails into reports every 30 seconds, until aborted: the .eml files dropped
+/// in `reports.email_drop_dir` (a file moves to done/ once its report is written, or to failed/
+/// with a .reason.txt beside it) and the messages in the `reports.imap_url` mailbox (moved to
+/// its HaiDang-Done or HaiDang-Failed folder). A crash between the report and the move takes
+/// the message again on restart (at least once).
 pub async fn run_email_intake(state: Arc<AppState>) {
-    let dir = std::path::PathBuf::from(&state.config.reports.email_drop_dir);
-    if state.config.reports.email_drop_dir.is_empty() {
+    let rc = &state.config.reports;
+    let dir = (!rc.email_drop_dir.is_empty()).then(|| std::path::PathBuf::from(&rc.email_drop_dir));
+    let mailbox = if rc.imap_url.is_empty() {
+        None
+    } else {
+        match haidang_connect::imap::ImapMailbox::parse(&rc.imap_url) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                tracing::error!(error = %e, "the mailbox is not read: reports.imap_url cannot be used");
+                None
+            }
+        }
+    };
+    if dir.is_none() && mailbox.is_none() {
         return;
     }
     let mut tick = tokio::time::interval(Duration::from_secs(30));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        match email_round(&state, &dir).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(reports = n, "emailed reports taken"),
-            Err(e) => {
-                tracing::warn!(error = %e, dir = %dir.display(), "the email drop folder could not be read")
+        if let Some(dir) = &dir {
+            match email_round(&state, dir).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(reports = n, "emailed reports taken from the drop folder"),
+                Err(e) => {
+                    tracing::warn!(error = %e, dir = %dir.display(), "the email drop folder could not be read")
+                }
+            }
+        }
+        if let Some(mailbox) = &mailbox {
+            match mailbox_round(&state, mailbox).await {
+                Ok(round) => {
+                    if round.taken > 0 {
+                        tracing::info!(reports = round.taken, "emailed reports taken from the mailbox");
+                    }
+                    for why in round.failed {
+                        tracing::warn!(%why, "an email in the mailbox did not become a report; it is in HaiDang-Failed");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, mailbox = ?mailbox, "the mailbox could not be read"),
             }
         }
     }
 }
 
-/// One pass over the drop folder; answers how many reports were made.
-pub async fn email_round(state: &AppState, dir: &std::path::Path) -> std::io::Result<usize> {
-    let by = haidang_core::accounts::Subject {
+/// The account emailed reports are taken under: the centre's intake, audited as "email".
+fn email_intake_subject() -> haidang_core::accounts::Subject {
+    haidang_core::accounts::Subject {
         user_id: "system:email".into(),
         username: "email".into(),
         role: haidang_core::accounts::Role::Operator,
@@ -336,7 +365,33 @@ pub async fn email_round(state: &AppState, dir: &std::path::Path) -> std::io::Re
         token_scopes: None,
         token_id: None,
         source_ip: None,
+    }
+}
+
+/// One message into a report, or why not.
+async fn take_email(state: &AppState, raw: &[u8]) -> Result<(), String> {
+    let mail = haidang_connect::email::read_email(raw).ok_or_else(|| "not an email message".to_string())?;
+    let incoming = haidang_core::reports::email::IncomingEmail {
+        from_name: mail.from_name,
+        from_email: mail.from_email,
+        subject: mail.subject,
+        text: mail.text,
+        attachments: mail.attachments,
     };
+    let category = state.config.reports.email_category.clone();
+    state.reports.intake_email(&email_intake_subject(), incoming, &category).await.map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// One pass over the mailbox.
+pub async fn mailbox_round(
+    state: &AppState,
+    mailbox: &haidang_connect::imap::ImapMailbox,
+) -> Result<haidang_connect::imap::Round, String> {
+    mailbox.round(|raw| async move { take_email(state, &raw).await }).await
+}
+
+/// One pass over the drop folder; answers how many reports were made.
+pub async fn email_round(state: &AppState, dir: &std::path::Path) -> std::io::Result<usize> {
     let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("eml")))
@@ -346,20 +401,7 @@ pub async fn email_round(state: &AppState, dir: &std::path::Path) -> std::io::Re
     for path in files {
         let outcome = match std::fs::read(&path) {
             Err(e) => Err(format!("unreadable: {e}")),
-            Ok(raw) => match haidang_connect::email::read_email(&raw) {
-                None => Err("not an email message".to_string()),
-                Some(mail) => {
-                    let incoming = haidang_core::reports::email::IncomingEmail {
-                        from_name: mail.from_name,
-                        from_email: mail.from_email,
-                        subject: mail.subject,
-                        text: mail.text,
-                        attachments: mail.attachments,
-                    };
-                    let category = state.config.reports.email_category.clone();
-                    state.reports.intake_email(&by, incoming, &category).await.map_err(|e| e.to_string())
-                }
-            },
+            Ok(raw) => take_email(state, &raw).await,
         };
         let (folder, reason) = match outcome {
             Ok(_) => {

@@ -23,7 +23,8 @@ use crate::{db_err, Store};
 pub(crate) const FACT_COLUMNS: &str =
     "state, agency_id, category, unit_code, channel, received_at, answered_at, deadline_at, rating";
 
-/// Cells written per statement: 28 values each, well under both backends' limits.
+/// Cells written per statement: 28 values each, well under both backends' limits (SQLite's
+/// anonymous `?` marks, see `Store::placeholders`, keep its prepare linear in them).
 const CELLS_PER_STATEMENT: usize = 200;
 
 pub(crate) fn facts_from_row(row: &AnyRow) -> CoreResult<TallyFacts> {
@@ -88,19 +89,13 @@ impl Store {
         let width = 3 + columns.len();
         let cells: Vec<(&CellKey, &Tally)> = cells.iter().collect();
         for chunk in cells.chunks(CELLS_PER_STATEMENT) {
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|r| {
-                    let cells: Vec<String> = (1..=width).map(|c| format!("${}", r * width + c)).collect();
-                    format!("({})", cells.join(","))
-                })
-                .collect();
             let sets: Vec<String> =
                 columns.iter().map(|c| format!("{c} = citizen_report_tallies.{c} + excluded.{c}")).collect();
             let sql = format!(
                 "INSERT INTO citizen_report_tallies (split, local_day, member, {}) VALUES {} \
                  ON CONFLICT (split, local_day, member) DO UPDATE SET {}",
                 columns.join(", "),
-                rows.join(","),
+                self.placeholders(chunk.len(), width),
                 sets.join(", ")
             );
             let mut q = sqlx::query(&sql).persistent(false);
@@ -153,7 +148,8 @@ impl Store {
     }
 
     /// The figures of the reports received in [from, to): whole local days from the tallies, the
-    /// ends of the period that are not whole days from the reports, overdue as of `at`.
+    /// ends of the period that are not whole days from the reports, overdue as of `at` (now:
+    /// no report is received after it).
     pub(crate) async fn count_reports(
         &self,
         group: Group,
@@ -163,7 +159,9 @@ impl Store {
     ) -> CoreResult<Vec<Counts>> {
         let mut by_key: BTreeMap<String, Tally> = BTreeMap::new();
         let first_whole = day_of(from) + i64::from(day_start(day_of(from)) != from);
-        let end_whole = day_of(to);
+        // A period up to now (the usual one) has no reports after its end: today's tally is
+        // whole, and a busy day's intake is not counted one by one.
+        let end_whole = day_of(to) + i64::from(to >= at);
         if first_whole < end_whole {
             self.add_tallied(group, first_whole, end_whole, &mut by_key).await?;
             self.add_counted(group, from, day_start(first_whole), &mut by_key).await?;
@@ -296,17 +294,11 @@ impl Store {
         if rows.is_empty() {
             return Ok(());
         }
-        let placeholders: Vec<String> = (0..rows.len())
-            .map(|r| {
-                let cells: Vec<String> = (1..=COLUMNS).map(|c| format!("${}", r * COLUMNS + c)).collect();
-                format!("({})", cells.join(","))
-            })
-            .collect();
         let sql = format!(
             "INSERT INTO citizen_reports (id, number, tracking_hash, category, state, agency_id, unit_code, channel, \
              urgency, lon, lat, received_at, updated_at, deadline_at, paused_at, published_at, answered_at, closed_at, \
              rating, version, contact_sealed, doc) VALUES {}",
-            placeholders.join(",")
+            self.placeholders(rows.len(), COLUMNS)
         );
         let mut cells = BTreeMap::new();
         let mut q = sqlx::query(&sql).persistent(false);

@@ -59,6 +59,11 @@ pub struct ReportsConfig {
     /// A folder where the mail system drops citizens' emails as .eml files; each becomes a
     /// report and moves to done/ (or failed/, with the reason beside it). Empty: off.
     pub email_drop_dir: String,
+    /// The centre's mailbox citizens write to, read every 30 seconds:
+    /// `imaps://user:password@host:993/INBOX` (TLS), or `imap://...:143/INBOX` on a trusted
+    /// network; user and password percent-encoded. Each message becomes a report and moves to
+    /// the folder HaiDang-Done (or HaiDang-Failed). Empty: off.
+    pub imap_url: String,
     /// The category emailed reports are filed under until the operator classifies them.
     pub email_category: String,
     /// The mail server notices to reporters who left an email address are sent through:
@@ -96,6 +101,7 @@ impl Default for ReportsConfig {
             notify_webhook: String::new(),
             email_drop_dir: String::new(),
             email_category: "khac".into(),
+            imap_url: String::new(),
             smtp_url: String::new(),
             smtp_from: "Trung tâm giám sát, điều hành thông minh <no-reply@localhost>".into(),
         }
@@ -524,6 +530,10 @@ impl Config {
         let hook = &self.reports.notify_webhook;
         if !(hook.is_empty() || hook.starts_with("http://") || hook.starts_with("https://")) {
             return Err(key_error("reports.notify_webhook", "must be an http(s) URL"));
+        }
+        if !self.reports.imap_url.is_empty() {
+            haidang_connect::imap::ImapMailbox::parse(&self.reports.imap_url)
+                .map_err(|m| key_error("reports.imap_url", m))?;
         }
         if !self.reports.smtp_url.is_empty() {
             crate::mailer::Mailer::new(&self.reports.smtp_url, &self.reports.smtp_from)

@@ -19,6 +19,7 @@ mod datasets;
 mod events;
 mod harness;
 mod http;
+mod imap_server;
 mod hub;
 mod indicators;
 mod lifecycle;

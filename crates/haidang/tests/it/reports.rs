@@ -1144,3 +1144,46 @@ async fn reporters_who_leave_an_email_address_are_told_by_mail_and_a_refused_mai
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn emails_in_the_centres_mailbox_become_reports_and_each_is_filed_by_what_became_of_it() {
+    for backend in backends() {
+        let Some(imap) = crate::imap_server::Dovecot::start().await else { return };
+        let app = reports_app(backend, 0).await;
+        let mail = "From: =?UTF-8?Q?L=C3=B2_V=C4=83n_Th=C3=A0nh?= <thanh@example.vn>\r\nTo: phananh@laichau.gov.vn\r\n\
+                    Subject: =?UTF-8?Q?S=E1=BA=A1t_l=E1=BB=9F?=\r\nMIME-Version: 1.0\r\n\
+                    Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\
+                    Sạt lở taluy dương trên đường lên bản Sì Thâu Chải, đất đá lấn nửa mặt đường.\r\n";
+        imap.deliver(mail.as_bytes()).await;
+        imap.deliver(b"\x00\x01 not a message").await;
+
+        // A wrong password is named, and nothing moves.
+        let wrong = haidang_connect::imap::ImapMailbox::parse(&imap.url("sai")).unwrap();
+        let e = haidang_server::jobs::mailbox_round(&app.state, &wrong).await.unwrap_err();
+        assert!(e.contains("login as phananh"), "{e}");
+        assert_eq!(imap.count("INBOX").await, 2);
+
+        let mailbox = haidang_connect::imap::ImapMailbox::parse(&imap.url(crate::imap_server::PASSWORD)).unwrap();
+        let round = haidang_server::jobs::mailbox_round(&app.state, &mailbox).await.unwrap();
+        assert_eq!(round.taken, 1, "{round:?}");
+        assert_eq!(round.failed.len(), 1, "{round:?}");
+        // The server keeps any bytes as a message; what it says is not a report, and says why.
+        assert!(round.failed[0].contains("description"), "{round:?}");
+        assert_eq!(imap.count("INBOX").await, 0);
+        assert_eq!(imap.count("HaiDang-Done").await, 1);
+        assert_eq!(imap.count("HaiDang-Failed").await, 1);
+
+        let operator = app.signed_in("operator").await;
+        let (_, queue) = get(&operator, &app, "/api/v1/reports?channel=email").await;
+        assert_eq!(queue.as_array().unwrap().len(), 1);
+        let r = &queue[0];
+        assert_eq!(r["contact_masked"]["email"], "t***@example.vn");
+        assert!(r["description"].as_str().unwrap().contains("Sì Thâu Chải"), "{r}");
+        // Nothing is taken twice.
+        let again = haidang_server::jobs::mailbox_round(&app.state, &mailbox).await.unwrap();
+        assert_eq!((again.taken, again.failed.len()), (0, 0));
+        let (_, queue) = get(&operator, &app, "/api/v1/reports?channel=email").await;
+        assert_eq!(queue.as_array().unwrap().len(), 1);
+        app.stop().await;
+    }
+}
