@@ -33,7 +33,15 @@ pub struct ImapMailbox {
 
 impl std::fmt::Debug for ImapMailbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}://{}@{}:{}/{}", if self.tls { "imaps" } else { "imap" }, self.username, self.host, self.port, self.folder)
+        write!(
+            f,
+            "{}://{}@{}:{}/{}",
+            if self.tls { "imaps" } else { "imap" },
+            self.username,
+            self.host,
+            self.port,
+            self.folder
+        )
     }
 }
 
@@ -56,7 +64,8 @@ impl ImapMailbox {
         };
         let host = url.host_str().filter(|h| !h.is_empty()).ok_or("the URL names no host")?.to_string();
         let decode = |s: &str| {
-            percent_decode(s).ok_or_else(|| "the user name or password is not valid percent-encoding".to_string())
+            percent_decode(s)
+                .ok_or_else(|| "the user name or password is not valid percent-encoding".to_string())
         };
         let username = decode(url.username())?;
         if username.is_empty() {
@@ -160,7 +169,10 @@ impl ImapMailbox {
                     FAILED_FOLDER
                 }
             };
-            session.uid_mv(uid.to_string(), folder).await.map_err(|e| imap_err(&format!("move to {folder}"), e))?;
+            session
+                .uid_mv(uid.to_string(), folder)
+                .await
+                .map_err(|e| imap_err(&format!("move to {folder}"), e))?;
         }
         let _ = session.logout().await;
         Ok(round)
@@ -191,8 +203,10 @@ mod tests {
 
     #[test]
     fn a_mailbox_url_names_the_server_account_and_folder() {
-        let m = ImapMailbox::parse("imaps://phananh%40laichau.gov.vn:m%E1%BA%ADt@mail.laichau.gov.vn/Ph%E1%BA%A3n%20%C3%A1nh")
-            .unwrap();
+        let m = ImapMailbox::parse(
+            "imaps://phananh%40laichau.gov.vn:m%E1%BA%ADt@mail.laichau.gov.vn/Ph%E1%BA%A3n%20%C3%A1nh",
+        )
+        .unwrap();
         assert_eq!(
             (m.host.as_str(), m.port, m.tls, m.username.as_str(), m.password.as_str(), m.folder.as_str()),
             ("mail.laichau.gov.vn", 993, true, "phananh@laichau.gov.vn", "mật", "Phản ánh")

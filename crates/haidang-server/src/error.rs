@@ -73,7 +73,7 @@ impl ApiError {
                     same if same == label_key => field.as_str(),
                     label => label,
                 };
-                detail = format!("{detail}: {label}: {message}");
+                detail = format!("{detail}: {label}: {}", crate::messages::translate(lang, message));
             }
             CoreError::WeakPassword(rule) => {
                 let text = tr.text(&format!("password_rule.{}", rule.code())).to_string();

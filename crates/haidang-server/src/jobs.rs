@@ -379,7 +379,12 @@ async fn take_email(state: &AppState, raw: &[u8]) -> Result<(), String> {
         attachments: mail.attachments,
     };
     let category = state.config.reports.email_category.clone();
-    state.reports.intake_email(&email_intake_subject(), incoming, &category).await.map(|_| ()).map_err(|e| e.to_string())
+    state
+        .reports
+        .intake_email(&email_intake_subject(), incoming, &category)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// One pass over the mailbox.

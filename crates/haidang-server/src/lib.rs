@@ -13,6 +13,7 @@ pub mod indicator_files;
 pub mod jobs;
 pub mod limits;
 pub mod mailer;
+pub mod messages;
 pub mod ngsi;
 pub mod notify;
 pub mod open311;

@@ -148,8 +148,7 @@ impl Store {
     }
 
     /// The figures of the reports received in [from, to): whole local days from the tallies, the
-    /// ends of the period that are not whole days from the reports, overdue as of `at` (now:
-    /// no report is received after it).
+    /// ends of the period that are not whole days from the reports, overdue as of `at`.
     pub(crate) async fn count_reports(
         &self,
         group: Group,
@@ -159,9 +158,14 @@ impl Store {
     ) -> CoreResult<Vec<Counts>> {
         let mut by_key: BTreeMap<String, Tally> = BTreeMap::new();
         let first_whole = day_of(from) + i64::from(day_start(day_of(from)) != from);
-        // A period up to now (the usual one) has no reports after its end: today's tally is
-        // whole, and a busy day's intake is not counted one by one.
-        let end_whole = day_of(to) + i64::from(to >= at);
+        // A period up to now (the usual one) has no reports after its end: then the last day's
+        // tally is whole, and a busy day's intake is not counted one by one.
+        let latest: Option<i64> = sqlx::query_scalar("SELECT MAX(received_at) FROM citizen_reports")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let nothing_after = latest.is_none_or(|l| l < to.as_microsecond());
+        let end_whole = day_of(to) + i64::from(nothing_after);
         if first_whole < end_whole {
             self.add_tallied(group, first_whole, end_whole, &mut by_key).await?;
             self.add_counted(group, from, day_start(first_whole), &mut by_key).await?;
@@ -249,8 +253,14 @@ impl Store {
     ) -> CoreResult<BTreeMap<String, i64>> {
         let key = group.column();
         // The conditions repeat the open-deadlines index's, so the database reads only it.
+        // SQLite, without statistics, prefers the index by state and then reads every open
+        // report's row (0.6 s at a million reports, against 10 ms): it is told which index.
+        let hint = match self.backend {
+            crate::Backend::Sqlite => " INDEXED BY citizen_reports_open_deadlines",
+            crate::Backend::Postgres => "",
+        };
         let sql = format!(
-            "SELECT COALESCE({key}, '') AS k, COUNT(*) AS n FROM citizen_reports \
+            "SELECT COALESCE({key}, '') AS k, COUNT(*) AS n FROM citizen_reports{hint} \
              WHERE state IN ('assigned', 'accepted', 'in_progress') AND paused_at IS NULL \
              AND deadline_at < $3 AND received_at >= $1 AND received_at < $2 GROUP BY COALESCE({key}, '')"
         );

@@ -104,7 +104,7 @@ pub fn validate_year(year: i16, days: &[CalendarDay]) -> CoreResult<()> {
     for day in days {
         let when = dmy(day.date);
         if day.date.year() != year {
-            return Err(CoreError::validation("days", format!("{when} is not in {year}")));
+            return Err(CoreError::validation("days", format!("{when} is not in the year {year}")));
         }
         if !seen.insert(day.date) {
             return Err(CoreError::validation("days", format!("{when} is listed twice")));

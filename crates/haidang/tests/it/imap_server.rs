@@ -50,7 +50,10 @@ impl Dovecot {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("Dovecot did not start: {}", std::fs::read_to_string(dir.0.join("dovecot.log")).unwrap_or_default());
+        panic!(
+            "Dovecot did not start: {}",
+            std::fs::read_to_string(dir.0.join("dovecot.log")).unwrap_or_default()
+        );
     }
 
     pub fn url(&self, password: &str) -> String {

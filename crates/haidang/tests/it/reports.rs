@@ -301,7 +301,30 @@ async fn bad_reports_are_refused_by_name_and_nothing_is_kept() {
             problem_code(public_post(&app, with(json!({"lon": 105.85, "lat": 21.03}))).await).await;
         assert_eq!((status, code.as_str()), (400, "validation_failed"), "{body}");
         assert_eq!(body["field"], "location");
-        assert!(body["detail"].as_str().unwrap().contains("outside the province"), "{body}");
+        // In the reader's language: Vietnamese unless the browser asks for English.
+        assert!(body["detail"].as_str().unwrap().contains("nằm ngoài địa giới tỉnh"), "{body}");
+        let res = app
+            .client()
+            .post(app.url("/api/v1/public/reports"))
+            .header("accept-language", "en")
+            .json(&with(json!({"lon": 105.85, "lat": 21.03})))
+            .send()
+            .await
+            .unwrap();
+        let (_, _, english) = problem_code(res).await;
+        assert!(english["detail"].as_str().unwrap().contains("outside the province"), "{english}");
+        let (_, _, spam) = problem_code(
+            public_post(&app, with(json!({"description": "http://a.vn http://b.vn http://c.vn mua ngay"})))
+                .await,
+        )
+        .await;
+        assert!(
+            spam["detail"]
+                .as_str()
+                .unwrap()
+                .ends_with("Nội dung phản ánh: có dấu hiệu tin rác: quá nhiều đường dẫn"),
+            "{spam}"
+        );
         for (patch, field) in [
             (json!({"contact": {"phone": "0912345678"}}), "consent"),
             (json!({"category": "khong-co"}), "category"),
@@ -1163,7 +1186,8 @@ async fn emails_in_the_centres_mailbox_become_reports_and_each_is_filed_by_what_
         assert!(e.contains("login as phananh"), "{e}");
         assert_eq!(imap.count("INBOX").await, 2);
 
-        let mailbox = haidang_connect::imap::ImapMailbox::parse(&imap.url(crate::imap_server::PASSWORD)).unwrap();
+        let mailbox =
+            haidang_connect::imap::ImapMailbox::parse(&imap.url(crate::imap_server::PASSWORD)).unwrap();
         let round = haidang_server::jobs::mailbox_round(&app.state, &mailbox).await.unwrap();
         assert_eq!(round.taken, 1, "{round:?}");
         assert_eq!(round.failed.len(), 1, "{round:?}");
