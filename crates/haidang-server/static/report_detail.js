@@ -107,11 +107,22 @@
         shown = document.createElement("img");
         shown.alt = caption.textContent;
       }
-      shown.src = url;
+      // A redacted copy has a new size: the browser must not show the one it cached.
+      shown.src = url + "?v=" + m.size;
       link.appendChild(shown);
       figure.appendChild(link);
+      if (m.redacted) caption.textContent += " · " + tr("reports_ui.redact_done");
       figure.appendChild(caption);
       li.appendChild(figure);
+      // The centre pixelates faces, plates or names before the report is published.
+      if (me.centre && m.media_type !== "mp4" && window.HaidangRedact) {
+        var redact = document.createElement("button");
+        redact.type = "button";
+        redact.className = "btn btn-secondary btn-small media-redact";
+        redact.textContent = tr("reports_ui.redact_open");
+        redact.addEventListener("click", function () { window.HaidangRedact.open(r.id, m.id, url, load); });
+        li.appendChild(redact);
+      }
       ul.appendChild(li);
     });
     document.getElementById("media-none").hidden = list.length > 0;

@@ -238,6 +238,48 @@ async fn a_report_walks_from_a_citizens_phone_through_the_centre_and_the_agency_
     assert_eq!(agency.unwrap(), "so-nn-mt", "the suggested agency is chosen");
     let chosen = text_of(&wd, "#step-assign select[name=agency] option:checked").await;
     assert!(chosen.contains("gợi ý"), "marked as suggested: {chosen}");
+    // Before it goes further, the operator hides a face on the photo: drags over it and saves.
+    // Only the public copy changes.
+    let before = app.client().get(app.url(&format!("/api/v1/public/media/{photo_id}"))).send().await.unwrap();
+    let before = before.bytes().await.unwrap();
+    click(&wd, "#report-media li[data-stage='intake'] .media-redact").await;
+    image_loaded(&wd, "#redact-img", 64).await;
+    let photo_on_page = wd.find("#redact-img").await.unwrap();
+    wd.drag(&photo_on_page, (-20, -14), (10, 10)).await.unwrap();
+    wait(&wd, "return !document.querySelector('#redact-save').disabled;", "the dragged area was not marked")
+        .await;
+    assert_eq!(text_of(&wd, "#redact-status").await, "Đã đánh dấu 1 vùng.");
+    assert_eq!(wd.find_all("#redact-boxes .redact-box").await.unwrap().len(), 1);
+    wd.screenshot(&shot("walk-2-redact.png")).await.unwrap();
+    click(&wd, "#redact-save").await;
+    wait(
+        &wd,
+        "return document.querySelector('#redact-status').textContent === 'Đã che mờ bản công khai của ảnh.';",
+        "the redaction was not saved",
+    )
+    .await;
+    let redacted = report(&operator, &app, &id).await;
+    assert_eq!(redacted["media"][0]["redacted"], true, "{redacted}");
+    let after = app.client().get(app.url(&format!("/api/v1/public/media/{photo_id}"))).send().await.unwrap();
+    let after = image::load_from_memory(&after.bytes().await.unwrap()).unwrap().to_rgb8();
+    let before = image::load_from_memory(&before).unwrap().to_rgb8();
+    // Inside the dragged area (photo pixels 12..42 × 10..34) the gradient became flat blocks;
+    // far outside it the photo is as it was (but for JPEG's own noise).
+    let changed = |x: u32, y: u32| {
+        let (a, b) = (before.get_pixel(x, y), after.get_pixel(x, y));
+        (0..3).map(|c| (i32::from(a[c]) - i32::from(b[c])).abs()).max().unwrap()
+    };
+    let inside =
+        (14..40).flat_map(|x| (12..32).map(move |y| (x, y))).filter(|(x, y)| changed(*x, *y) > 8).count();
+    assert!(inside > 100, "the area is pixelated ({inside} pixels changed)");
+    assert!(changed(60, 44) <= 8 && changed(2, 2) <= 8, "the rest of the photo is unchanged");
+    wait(
+        &wd,
+        "return document.querySelector('#report-media figcaption').textContent.indexOf('đã che mờ') > 0;",
+        "the photo is not shown as pixelated",
+    )
+    .await;
+    click(&wd, "#redact-close").await;
     wd.screenshot(&shot("walk-2-operator.png")).await.unwrap();
     click(&wd, "#step-assign button[type=submit]").await;
     detail_in(&wd, "assigned").await;

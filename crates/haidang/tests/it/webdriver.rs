@@ -293,6 +293,27 @@ impl WebDriver {
         Ok(())
     }
 
+    /// Presses the mouse at `from` and releases it at `to`, both relative to the element's
+    /// centre (CSS pixels), moving in between: a drag, as a person makes one.
+    pub async fn drag(&self, el: &Element, from: (i64, i64), to: (i64, i64)) -> Result<()> {
+        let mut origin = serde_json::Map::new();
+        origin.insert(ELEMENT_KEY.to_string(), json!(el.0));
+        let origin = Value::Object(origin);
+        let actions = json!({"actions": [{
+            "type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"},
+            "actions": [
+                {"type": "pointerMove", "duration": 0, "origin": origin, "x": from.0, "y": from.1},
+                {"type": "pointerDown", "button": 0},
+                {"type": "pointerMove", "duration": 150, "origin": origin, "x": (from.0 + to.0) / 2, "y": (from.1 + to.1) / 2},
+                {"type": "pointerMove", "duration": 150, "origin": origin, "x": to.0, "y": to.1},
+                {"type": "pointerUp", "button": 0}
+            ]
+        }]});
+        self.post("/actions", actions).await?;
+        self.request(reqwest::Method::DELETE, self.session_path("/actions")?, None).await?;
+        Ok(())
+    }
+
     /// The element's rendered text.
     pub async fn text(&self, el: &Element) -> Result<String> {
         let v = self.get(&format!("/element/{}/text", el.0)).await?;
