@@ -26,18 +26,18 @@ const WAIT: Duration = Duration::from_secs(20);
 
 /// Scrolls the element to the middle of the screen first, as a thumb does: on a phone the
 /// form's buttons stick to the bottom and may cover what is just above them.
-async fn click(wd: &WebDriver, css: &str) {
+pub(crate) async fn click(wd: &WebDriver, css: &str) {
     let el = wd.find(css).await.unwrap_or_else(|e| panic!("{e:#}"));
     wd.execute("arguments[0].scrollIntoView({block: 'center'});", vec![el.as_arg()]).await.unwrap();
     wd.click(&el).await.unwrap_or_else(|e| panic!("clicking {css}: {e:#}"));
 }
 
-async fn type_into(wd: &WebDriver, css: &str, text: &str) {
+pub(crate) async fn type_into(wd: &WebDriver, css: &str, text: &str) {
     let el = wd.find(css).await.unwrap_or_else(|e| panic!("{e:#}"));
     wd.send_keys(&el, text).await.unwrap_or_else(|e| panic!("typing into {css}: {e:#}"));
 }
 
-async fn wait(wd: &WebDriver, script: &str, what: &str) {
+pub(crate) async fn wait(wd: &WebDriver, script: &str, what: &str) {
     if let Err(e) = wd.wait_for(script, WAIT).await {
         let problem = wd
             .execute(
@@ -51,7 +51,7 @@ async fn wait(wd: &WebDriver, script: &str, what: &str) {
     }
 }
 
-async fn visible(wd: &WebDriver, css: &str) {
+pub(crate) async fn visible(wd: &WebDriver, css: &str) {
     let script = format!(
         "var e = document.querySelector({css:?}); return e !== null && !e.hidden && e.offsetHeight > 0;"
     );

@@ -10,6 +10,7 @@ mod browser;
 mod browser_data;
 mod browser_indicators;
 mod browser_portal;
+mod browser_report_stats;
 mod browser_report_walk;
 mod browser_reports;
 mod cli;

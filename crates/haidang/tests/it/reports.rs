@@ -37,7 +37,7 @@ async fn public_post(app: &TestApp, body: Value) -> reqwest::Response {
     send(&app.client(), app, Method::POST, "/api/v1/public/reports", Some(body)).await
 }
 
-async fn track(app: &TestApp, code: &str) -> (u16, Value) {
+pub(crate) async fn track(app: &TestApp, code: &str) -> (u16, Value) {
     let res =
         send(&app.client(), app, Method::POST, "/api/v1/public/track", Some(json!({ "code": code }))).await;
     (res.status().as_u16(), res.json().await.unwrap_or(Value::Null))
