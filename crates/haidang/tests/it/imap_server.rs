@@ -44,16 +44,16 @@ impl Dovecot {
         );
         std::fs::write(dir.0.join("dovecot.conf"), conf).unwrap();
         let child = Command::new(bin).arg("-F").arg("-c").arg(dir.0.join("dovecot.conf")).spawn().unwrap();
+        // Owned from here: stopped on drop, also when it never answers.
+        let dovecot = Dovecot { child, port, _dir: dir };
         for _ in 0..100 {
             if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-                return Some(Dovecot { child, port, _dir: dir });
+                return Some(dovecot);
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!(
-            "Dovecot did not start: {}",
-            std::fs::read_to_string(dir.0.join("dovecot.log")).unwrap_or_default()
-        );
+        let log = std::fs::read_to_string(dovecot._dir.0.join("dovecot.log")).unwrap_or_default();
+        panic!("Dovecot did not start: {log}");
     }
 
     pub fn url(&self, password: &str) -> String {
