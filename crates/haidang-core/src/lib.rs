@@ -2,6 +2,7 @@
 //! repository trait the store implements. No HTTP and no SQL here.
 
 pub mod accounts;
+pub mod alerts;
 pub mod audit;
 pub mod calendar;
 pub mod datasets;

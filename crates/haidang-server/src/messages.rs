@@ -49,10 +49,11 @@ fn fit<'m>(pieces: &[String], message: &'m str) -> Option<Vec<&'m str>> {
     for (i, piece) in rest.iter().enumerate() {
         let last = i + 1 == rest.len();
         let at = if last {
-            // The last piece ends the message.
-            tail.len()
-                .checked_sub(piece.len())
-                .filter(|at| tail[*at..] == **piece && tail.is_char_boundary(*at))?
+            // The last piece ends the message (ends_with: on a character's boundary).
+            if !tail.ends_with(piece.as_str()) {
+                return None;
+            }
+            tail.len() - piece.len()
         } else if piece.is_empty() {
             return None; // two values side by side cannot be told apart
         } else {
@@ -114,6 +115,10 @@ mod tests {
             vi("2026-02-16 is a Monday: only a Saturday or a Sunday can be made a working day"),
             "2026-02-16 là thứ Hai: chỉ thứ Bảy hoặc Chủ nhật mới có thể chuyển thành ngày làm việc"
         );
+        // Values in Vietnamese next to a template's text: cut between characters, never in one.
+        assert_eq!(vi("no report category 'rác thải'"), "không có lĩnh vực phản ánh 'rác thải'");
+        assert_eq!(vi("'gọi anh Ba' is not a phone number"), "'gọi anh Ba' is not a phone number");
+        assert_eq!(vi("ố"), "ố");
         // Not listed: kept whole, in English.
         assert_eq!(vi("the moon is not cheese"), "the moon is not cheese");
         assert_eq!(translate(Lang::En, "at most 5"), "at most 5");

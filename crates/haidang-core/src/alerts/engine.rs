@@ -1,0 +1,299 @@
+//! The rules in force and their watches: an observation of an entity goes to the rules that
+//! scope it (looked up by entity and by type, so ten thousand rules cost a look-up, not a scan),
+//! each rule's watch for that entity moves, and what it answers comes back as signals for the
+//! alert service. A rule saved is in force for the next observation; a changed rule starts its
+//! watches afresh. Entities in a maintenance window are not judged.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use jiff::Timestamp;
+
+use super::rule::{Condition, Rule};
+use super::watch::{Outcome, Watch};
+
+/// An entity as the hub committed it: what the rules may read of it.
+#[derive(Debug, Clone, Default)]
+pub struct Observation {
+    pub entity_id: String,
+    pub entity_type: String,
+    pub dataset: Option<String>,
+    /// The units it lies in (commune, province).
+    pub units: Vec<String>,
+    pub at: Option<Timestamp>,
+    /// The numeric attributes it carries, by name.
+    pub values: HashMap<String, f64>,
+}
+
+/// What a rule's watch answered for an entity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signal {
+    pub rule: Arc<Rule>,
+    pub entity_id: String,
+    /// One alert per rule and entity: a flapping sensor updates it.
+    pub dedup_key: String,
+    pub outcome: Outcome,
+    pub at: Timestamp,
+}
+
+#[derive(Default)]
+pub struct Engine {
+    rules: HashMap<String, Arc<Rule>>,
+    /// Rules naming entities, by entity id.
+    by_entity: HashMap<String, Vec<String>>,
+    /// Rules for every entity of a type, by type.
+    by_type: HashMap<String, Vec<String>>,
+    watches: HashMap<(String, String), Watch>,
+}
+
+fn in_scope(rule: &Rule, o: &Observation) -> bool {
+    let s = &rule.scope;
+    rule.enabled
+        && s.entity_type == o.entity_type
+        && (s.entities.is_empty() || s.entities.contains(&o.entity_id))
+        && s.dataset.as_ref().is_none_or(|d| o.dataset.as_ref() == Some(d))
+        && (s.units.is_empty() || s.units.iter().any(|u| o.units.contains(u)))
+}
+
+impl Engine {
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// Puts a rule in force, in place of the one with its id (whose watches start afresh).
+    pub fn put(&mut self, rule: Rule) {
+        self.remove(&rule.id.clone());
+        let id = rule.id.clone();
+        if rule.scope.entities.is_empty() {
+            self.by_type.entry(rule.scope.entity_type.clone()).or_default().push(id.clone());
+        } else {
+            for e in &rule.scope.entities {
+                self.by_entity.entry(e.clone()).or_default().push(id.clone());
+            }
+        }
+        self.rules.insert(id, Arc::new(rule));
+    }
+
+    pub fn remove(&mut self, id: &str) {
+        let Some(old) = self.rules.remove(id) else { return };
+        let (index, keys) = if old.scope.entities.is_empty() {
+            (&mut self.by_type, vec![old.scope.entity_type.clone()])
+        } else {
+            (&mut self.by_entity, old.scope.entities.clone())
+        };
+        for key in keys {
+            if let Some(list) = index.get_mut(&key) {
+                list.retain(|r| r != id);
+                if list.is_empty() {
+                    index.remove(&key);
+                }
+            }
+        }
+        self.watches.retain(|(rule, _), _| rule != id);
+    }
+
+    /// Judges an observation by every rule that scopes it; `silenced` holds the entities in a
+    /// maintenance window now.
+    pub fn observe(&mut self, o: &Observation, now: Timestamp, silenced: &HashSet<String>) -> Vec<Signal> {
+        if silenced.contains(&o.entity_id) {
+            return Vec::new();
+        }
+        let at = o.at.unwrap_or(now);
+        let ids: Vec<String> = self
+            .by_entity
+            .get(&o.entity_id)
+            .into_iter()
+            .chain(self.by_type.get(&o.entity_type))
+            .flatten()
+            .cloned()
+            .collect();
+        let mut out = Vec::new();
+        for id in ids {
+            let Some(rule) = self.rules.get(&id).cloned() else { continue };
+            if !in_scope(&rule, o) {
+                continue;
+            }
+            let value = rule.condition.attribute().and_then(|a| o.values.get(a).copied());
+            // A reading that does not carry the rule's attribute says nothing to it, except
+            // that the entity is alive.
+            if rule.condition.attribute().is_some() && value.is_none() {
+                continue;
+            }
+            let watch = self.watches.entry((id.clone(), o.entity_id.clone())).or_default();
+            let outcome = watch.observe(&rule.condition, at, value);
+            if outcome != Outcome::Quiet {
+                out.push(Signal {
+                    dedup_key: format!("{id}:{}", o.entity_id),
+                    entity_id: o.entity_id.clone(),
+                    rule,
+                    outcome,
+                    at,
+                });
+            }
+        }
+        out
+    }
+
+    /// The clock: entities silent past their rule's minutes raise their alert.
+    pub fn tick(&mut self, now: Timestamp, silenced: &HashSet<String>) -> Vec<Signal> {
+        let mut out = Vec::new();
+        for ((id, entity), watch) in self.watches.iter_mut() {
+            let Some(rule) = self.rules.get(id) else { continue };
+            if !matches!(rule.condition, Condition::Missing { .. })
+                || silenced.contains(entity)
+                || !rule.enabled
+            {
+                continue;
+            }
+            let outcome = watch.tick(&rule.condition, now);
+            if outcome != Outcome::Quiet {
+                out.push(Signal {
+                    dedup_key: format!("{id}:{entity}"),
+                    entity_id: entity.clone(),
+                    rule: rule.clone(),
+                    outcome,
+                    at: now,
+                });
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alerts::rule::{Scope, Severity};
+
+    fn at(minutes: i64) -> Timestamp {
+        Timestamp::from_second(1_767_225_600 + minutes * 60).unwrap()
+    }
+
+    fn rule(id: &str, condition: Condition, scope: Scope) -> Rule {
+        Rule {
+            id: id.into(),
+            name: format!("rule {id}"),
+            enabled: true,
+            scope,
+            condition,
+            severity: Severity::Severe,
+            alert_kind: "flood".into(),
+            notify: vec![],
+            auto_resolve: true,
+        }
+    }
+
+    fn gauge(id: &str, unit: &str, minutes: i64, level: f64) -> Observation {
+        Observation {
+            entity_id: id.into(),
+            entity_type: "FloodMonitoring".into(),
+            dataset: Some("muc-nuoc".into()),
+            units: vec![unit.into(), "12".into()],
+            at: Some(at(minutes)),
+            values: [("currentLevel".to_string(), level)].into_iter().collect(),
+        }
+    }
+
+    fn above(level: f64) -> Condition {
+        Condition::Threshold {
+            attribute: "currentLevel".into(),
+            above: Some(level),
+            below: None,
+            hysteresis: 0.1,
+            for_secs: 0,
+        }
+    }
+
+    #[test]
+    fn each_rule_judges_only_what_it_scopes_and_a_new_rule_is_in_force_at_once() {
+        let mut e = Engine::default();
+        let quiet = HashSet::new();
+        e.put(rule("all", above(3.5), Scope { entity_type: "FloodMonitoring".into(), ..Scope::default() }));
+        e.put(rule(
+            "nam-na",
+            above(2.0),
+            Scope { entity_type: "FloodMonitoring".into(), entities: vec!["g1".into()], ..Scope::default() },
+        ));
+        e.put(rule(
+            "other-commune",
+            above(1.0),
+            Scope { entity_type: "FloodMonitoring".into(), units: vec!["99999".into()], ..Scope::default() },
+        ));
+        let s = e.observe(&gauge("g1", "03388", 0, 3.0), at(0), &quiet);
+        let keys: Vec<&str> = s.iter().map(|s| s.dedup_key.as_str()).collect();
+        assert_eq!(keys, vec!["nam-na:g1"], "only the station's own rule is past its line");
+        let s = e.observe(&gauge("g2", "03388", 0, 3.6), at(0), &quiet);
+        assert_eq!(s.len(), 1);
+        assert_eq!((s[0].dedup_key.as_str(), &s[0].outcome), ("all:g2", &Outcome::Raise(Some(3.6))));
+        // A rule saved now judges the next reading.
+        e.put(rule("low", above(0.5), Scope { entity_type: "FloodMonitoring".into(), ..Scope::default() }));
+        let s = e.observe(&gauge("g3", "03388", 1, 0.7), at(1), &quiet);
+        assert_eq!(s.iter().map(|s| s.dedup_key.as_str()).collect::<Vec<_>>(), vec!["low:g3"]);
+    }
+
+    #[test]
+    fn a_changed_rule_starts_afresh_and_a_removed_one_is_silent() {
+        let mut e = Engine::default();
+        let quiet = HashSet::new();
+        let scope = Scope { entity_type: "FloodMonitoring".into(), ..Scope::default() };
+        e.put(rule("r", above(3.5), scope.clone()));
+        assert_eq!(e.observe(&gauge("g1", "03388", 0, 3.6), at(0), &quiet).len(), 1);
+        assert!(e.observe(&gauge("g1", "03388", 1, 3.7), at(1), &quiet)[0].outcome == Outcome::Still(3.7));
+        e.put(rule("r", above(3.65), scope));
+        assert_eq!(
+            e.observe(&gauge("g1", "03388", 2, 3.7), at(2), &quiet)[0].outcome,
+            Outcome::Raise(Some(3.7))
+        );
+        e.remove("r");
+        assert!(e.observe(&gauge("g1", "03388", 3, 9.0), at(3), &quiet).is_empty());
+        assert!(e.is_empty());
+    }
+
+    #[test]
+    fn stations_in_maintenance_are_not_judged() {
+        let mut e = Engine::default();
+        e.put(rule("r", above(3.5), Scope { entity_type: "FloodMonitoring".into(), ..Scope::default() }));
+        let silenced: HashSet<String> = ["g1".to_string()].into_iter().collect();
+        assert!(e.observe(&gauge("g1", "03388", 0, 5.0), at(0), &silenced).is_empty());
+        assert_eq!(e.observe(&gauge("g2", "03388", 0, 5.0), at(0), &silenced).len(), 1);
+    }
+
+    #[test]
+    fn a_silent_station_raises_on_the_clock() {
+        let mut e = Engine::default();
+        let quiet = HashSet::new();
+        e.put(rule(
+            "silent",
+            Condition::Missing { minutes: 15 },
+            Scope { entity_type: "FloodMonitoring".into(), ..Scope::default() },
+        ));
+        assert!(e.observe(&gauge("g1", "03388", 0, 1.0), at(0), &quiet).is_empty());
+        assert!(e.tick(at(10), &quiet).is_empty());
+        let s = e.tick(at(16), &quiet);
+        assert_eq!((s[0].dedup_key.as_str(), &s[0].outcome), ("silent:g1", &Outcome::Raise(None)));
+        assert_eq!(e.observe(&gauge("g1", "03388", 17, 1.0), at(17), &quiet)[0].outcome, Outcome::Clear);
+    }
+
+    #[test]
+    fn ten_thousand_station_rules_cost_a_look_up_per_reading() {
+        let mut e = Engine::default();
+        for i in 0..10_000 {
+            e.put(rule(
+                &format!("r{i}"),
+                above(3.5),
+                Scope {
+                    entity_type: "FloodMonitoring".into(),
+                    entities: vec![format!("g{i}")],
+                    ..Scope::default()
+                },
+            ));
+        }
+        assert_eq!(e.len(), 10_000);
+        let s = e.observe(&gauge("g42", "03388", 0, 4.0), at(0), &HashSet::new());
+        assert_eq!(s.iter().map(|s| s.dedup_key.as_str()).collect::<Vec<_>>(), vec!["r42:g42"]);
+    }
+}
