@@ -32,7 +32,9 @@ fn templates() -> &'static [Template] {
             .into_iter()
             .filter_map(|(en, vi)| {
                 let vi = vi.as_str()?.to_string();
-                Some(Template { pieces: en.split("{}").map(String::from).collect(), vi })
+                let pieces: Vec<String> = en.split("{}").map(String::from).collect();
+                // A template of values only would match anything, and its values again for ever.
+                (pieces.iter().any(|p| !p.is_empty())).then_some(Template { pieces, vi })
             })
             .collect();
         // The most specific first: "at most {} characters" before "at most {}".
