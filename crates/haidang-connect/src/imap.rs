@@ -73,6 +73,11 @@ impl ImapMailbox {
         }
         let password = decode(url.password().unwrap_or(""))?;
         let folder = decode(url.path().trim_start_matches('/'))?;
+        // IMAP names folders in a modified UTF-7 this client does not write: a name in
+        // Vietnamese would be sent wrongly and not found.
+        if !folder.is_ascii() {
+            return Err(format!("the folder '{folder}' must be named in ASCII letters (INBOX, PhanAnh...)"));
+        }
         Ok(ImapMailbox {
             port: url.port().unwrap_or(if tls { 993 } else { 143 }),
             host,
@@ -129,6 +134,19 @@ impl ImapMailbox {
             .login(&self.username, &self.password)
             .await
             .map_err(|(e, _)| format!("login as {}: {e}", self.username))?;
+        // Before anything is taken: a message taken and then not moved would be taken again
+        // every round, so the server must move, and both folders must be there.
+        let caps = session.capabilities().await.map_err(|e| imap_err("capabilities", e))?;
+        if !caps.has_str("MOVE") {
+            let _ = session.logout().await;
+            return Err("the mail server does not offer MOVE (RFC 6851); messages could not be filed".into());
+        }
+        for folder in [DONE_FOLDER, FAILED_FOLDER] {
+            // Already there after the first round: the error is expected, and the check after
+            // it says whether the folder is really missing.
+            let _ = session.create(folder).await;
+            session.examine(folder).await.map_err(|e| imap_err(&format!("folder {folder}"), e))?;
+        }
         session.select(&self.folder).await.map_err(|e| imap_err(&format!("folder {}", self.folder), e))?;
         let mut uids: Vec<u32> =
             session.uid_search("ALL").await.map_err(|e| imap_err("search", e))?.into_iter().collect();
@@ -138,11 +156,6 @@ impl ImapMailbox {
         if uids.is_empty() {
             let _ = session.logout().await;
             return Ok(round);
-        }
-        for folder in [DONE_FOLDER, FAILED_FOLDER] {
-            // Already there after the first round: the error is expected and the move below
-            // says so if the folder is really missing.
-            let _ = session.create(folder).await;
         }
         for uid in uids {
             let raw = {
@@ -203,14 +216,15 @@ mod tests {
 
     #[test]
     fn a_mailbox_url_names_the_server_account_and_folder() {
-        let m = ImapMailbox::parse(
-            "imaps://phananh%40laichau.gov.vn:m%E1%BA%ADt@mail.laichau.gov.vn/Ph%E1%BA%A3n%20%C3%A1nh",
-        )
-        .unwrap();
+        let m =
+            ImapMailbox::parse("imaps://phananh%40laichau.gov.vn:m%E1%BA%ADt@mail.laichau.gov.vn/Phan%20anh")
+                .unwrap();
         assert_eq!(
             (m.host.as_str(), m.port, m.tls, m.username.as_str(), m.password.as_str(), m.folder.as_str()),
-            ("mail.laichau.gov.vn", 993, true, "phananh@laichau.gov.vn", "mật", "Phản ánh")
+            ("mail.laichau.gov.vn", 993, true, "phananh@laichau.gov.vn", "mật", "Phan anh")
         );
+        let e = ImapMailbox::parse("imaps://u:p@mail.laichau.gov.vn/Ph%E1%BA%A3n%20%C3%A1nh").unwrap_err();
+        assert!(e.contains("ASCII"), "{e}");
         let plain = ImapMailbox::parse("imap://u:p@127.0.0.1:14300").unwrap();
         assert_eq!((plain.port, plain.tls, plain.folder.as_str()), (14300, false, "INBOX"));
         assert!(!format!("{plain:?}").contains(":p@"), "the password is never printed");

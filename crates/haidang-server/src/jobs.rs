@@ -392,7 +392,11 @@ pub async fn mailbox_round(
     state: &AppState,
     mailbox: &haidang_connect::imap::ImapMailbox,
 ) -> Result<haidang_connect::imap::Round, String> {
-    mailbox.round(|raw| async move { take_email(state, &raw).await }).await
+    // A server that stops answering must not hold the drop folder's rounds up for ever.
+    let round = mailbox.round(|raw| async move { take_email(state, &raw).await });
+    tokio::time::timeout(Duration::from_secs(300), round)
+        .await
+        .unwrap_or_else(|_| Err("the mail server did not finish the round within 5 minutes".into()))
 }
 
 /// One pass over the drop folder; answers how many reports were made.

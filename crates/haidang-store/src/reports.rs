@@ -132,6 +132,19 @@ fn lock_pending(
     pending.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// A report's place in the intake line, given up when its request is dropped before a writer
+/// took it (once taken, the entry is gone and this does nothing).
+struct InLine<'a> {
+    pending: &'a PendingReports,
+    id: &'a str,
+}
+
+impl Drop for InLine<'_> {
+    fn drop(&mut self) {
+        lock_pending(self.pending).retain(|(c, _)| c.report.id != self.id);
+    }
+}
+
 /// Reports in one transaction of the intake, at most: a larger line is written in several.
 const MAX_INTAKE_GROUP: usize = 500;
 
@@ -166,6 +179,19 @@ impl Store {
                 }
             }
         }
+    }
+
+    /// The number of the report with this id if it is written, read on the writing connection
+    /// (after whatever was last sent on it has finished).
+    async fn written_number(&self, id: &str) -> CoreResult<Option<i64>> {
+        let mut tx = self.begin().await?;
+        let number: Option<i64> = sqlx::query_scalar("SELECT number FROM citizen_reports WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.rollback().await.map_err(db_err)?;
+        Ok(number)
     }
 
     async fn after_insert(&self, record: Option<&AuditRecord>) {
@@ -353,12 +379,21 @@ impl ReportRepository for Store {
         loop {
             let (done, mut answer) = tokio::sync::oneshot::channel();
             lock_pending(&self.pending_reports).push((change.clone(), done));
+            // A request dropped while it waits (the client gone, a timeout) takes its report out
+            // of the line: it must not be written later, unanswered.
+            let _in_line = InLine { pending: &self.pending_reports, id: &change.report.id };
             let _guard = self.write_lock.lock().await;
             match answer.try_recv() {
                 Ok(result) => return result,
-                // The writer that took this change was stopped before it answered (its request
-                // was dropped), and its transaction with it: line up again.
-                Err(tokio::sync::oneshot::error::TryRecvError::Closed) => continue,
+                // The writer that took this change was stopped before it answered. Its commit
+                // may have landed: this transaction waits for the one writing connection, so it
+                // sees the outcome, and the report is not written twice.
+                Err(tokio::sync::oneshot::error::TryRecvError::Closed) => {
+                    if let Some(number) = self.written_number(&change.report.id).await? {
+                        return Ok(number);
+                    }
+                    continue;
+                }
                 Err(tokio::sync::oneshot::error::TryRecvError::Empty) => {}
             }
             let waiting = std::mem::take(&mut *lock_pending(&self.pending_reports));

@@ -36,6 +36,9 @@ pub struct Signal {
     pub at: Timestamp,
 }
 
+/// How far ahead of the clock a reading may be dated and still be judged.
+const FUTURE_MINUTES: i64 = 5;
+
 #[derive(Default)]
 pub struct Engine {
     rules: HashMap<String, Arc<Rule>>,
@@ -99,10 +102,12 @@ impl Engine {
     /// Judges an observation by every rule that scopes it; `silenced` holds the entities in a
     /// maintenance window now.
     pub fn observe(&mut self, o: &Observation, now: Timestamp, silenced: &HashSet<String>) -> Vec<Signal> {
-        if silenced.contains(&o.entity_id) {
+        // A reading dated ahead of the clock (a station's clock gone wrong) would make every
+        // later reading look late: it is not judged.
+        let at = o.at.unwrap_or(now);
+        if at > now + jiff::SignedDuration::from_mins(FUTURE_MINUTES) {
             return Vec::new();
         }
-        let at = o.at.unwrap_or(now);
         let ids: Vec<String> = self
             .by_entity
             .get(&o.entity_id)
@@ -124,6 +129,13 @@ impl Engine {
                 continue;
             }
             let watch = self.watches.entry((id.clone(), o.entity_id.clone())).or_default();
+            if silenced.contains(&o.entity_id) {
+                // In maintenance: not judged, but heard, so its end raises no "silent" alert.
+                if watch.last_seen.is_none_or(|last| last < at) {
+                    watch.last_seen = Some(at);
+                }
+                continue;
+            }
             let outcome = watch.observe(&rule.condition, at, value);
             if outcome != Outcome::Quiet {
                 out.push(Signal {
@@ -254,12 +266,31 @@ mod tests {
     }
 
     #[test]
-    fn stations_in_maintenance_are_not_judged() {
+    fn stations_in_maintenance_are_not_judged_but_are_heard() {
         let mut e = Engine::default();
-        e.put(rule("r", above(3.5), Scope { entity_type: "FloodMonitoring".into(), ..Scope::default() }));
+        let scope = Scope { entity_type: "FloodMonitoring".into(), ..Scope::default() };
+        e.put(rule("r", above(3.5), scope.clone()));
+        e.put(rule("silent", Condition::Missing { minutes: 15 }, scope));
         let silenced: HashSet<String> = ["g1".to_string()].into_iter().collect();
-        assert!(e.observe(&gauge("g1", "03388", 0, 5.0), at(0), &silenced).is_empty());
-        assert_eq!(e.observe(&gauge("g2", "03388", 0, 5.0), at(0), &silenced).len(), 1);
+        assert!(e.observe(&gauge("g1", "03388", 0, 5.0), at(0), &HashSet::new()).len() == 1);
+        assert!(e.observe(&gauge("g1", "03388", 10, 5.0), at(10), &silenced).is_empty());
+        assert!(e.observe(&gauge("g1", "03388", 20, 5.0), at(20), &silenced).is_empty());
+        assert_eq!(e.observe(&gauge("g2", "03388", 20, 5.0), at(20), &silenced).len(), 1);
+        // The window ends at 21: the station spoke at 20, so it is not silent at 30.
+        assert!(e.tick(at(30), &HashSet::new()).is_empty());
+    }
+
+    #[test]
+    fn a_reading_dated_in_the_future_is_not_judged() {
+        let mut e = Engine::default();
+        let quiet = HashSet::new();
+        e.put(rule("r", above(3.5), Scope { entity_type: "FloodMonitoring".into(), ..Scope::default() }));
+        assert!(e.observe(&gauge("g1", "03388", 60 * 24 * 365, 9.0), at(0), &quiet).is_empty());
+        // The watch did not move to next year: today's reading is judged.
+        assert_eq!(
+            e.observe(&gauge("g1", "03388", 1, 3.6), at(1), &quiet)[0].outcome,
+            Outcome::Raise(Some(3.6))
+        );
     }
 
     #[test]

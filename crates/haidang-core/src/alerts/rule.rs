@@ -130,6 +130,12 @@ impl Rule {
         }
         name_like("scope.entity_type", &self.scope.entity_type)?;
         name_like("alert_kind", &self.alert_kind)?;
+        let mut seen = std::collections::HashSet::new();
+        for e in &self.scope.entities {
+            if !seen.insert(e) {
+                return Err(CoreError::validation("scope.entities", format!("'{e}' is named twice")));
+            }
+        }
         if let (Some(attribute), Some(known)) = (self.condition.attribute(), attributes) {
             if !known.iter().any(|a| a == attribute) {
                 return Err(CoreError::validation(
@@ -147,11 +153,13 @@ impl Rule {
                     return Err(CoreError::validation("condition", "give above, below or both"));
                 }
                 if let (Some(a), Some(b)) = (above, below) {
-                    if a <= b {
+                    // Back inside means above by the hysteresis from both lines: the range must
+                    // have room for it, or the alert would never clear.
+                    if a - b <= 2.0 * hysteresis.max(0.0) {
                         // Outside a range: above the top or below the bottom.
                         return Err(CoreError::validation(
                             "condition.above",
-                            "above must be higher than below (the alert is outside the range)",
+                            "above must be higher than below by more than twice the hysteresis",
                         ));
                     }
                 }
@@ -247,6 +255,15 @@ mod tests {
             for_secs: 0,
         };
         assert_eq!(refused_field(&r, Some(&known)), "condition.above");
+        // A range too narrow for its hysteresis would never clear.
+        r.condition = Condition::Threshold {
+            attribute: "currentLevel".into(),
+            above: Some(2.0),
+            below: Some(1.9),
+            hysteresis: 0.1,
+            for_secs: 0,
+        };
+        assert_eq!(refused_field(&r, Some(&known)), "condition.above");
         r.condition = Condition::Threshold {
             attribute: "currentLevel".into(),
             above: None,
@@ -275,6 +292,9 @@ mod tests {
         let mut r = river_rule();
         r.scope.entity_type = "Flood Monitoring".into();
         assert_eq!(refused_field(&r, None), "scope.entity_type");
+        let mut r = river_rule();
+        r.scope.entities = vec!["g1".into(), "g1".into()];
+        assert_eq!(refused_field(&r, None), "scope.entities");
         let mut r = river_rule();
         r.name = "  ".into();
         assert_eq!(refused_field(&r, None), "name");

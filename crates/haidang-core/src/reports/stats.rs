@@ -182,6 +182,14 @@ impl ReportService {
         if to <= from {
             return Err(CoreError::validation("to", "the end of the period is not after its start"));
         }
+        // The tallies count local days; a period out at the calendar's ends has no days to
+        // count (and no reports).
+        for (field, t) in [("from", from), ("to", to)] {
+            let year = t.to_zoned(crate::time::local_tz()).year();
+            if !(2000..=2100).contains(&year) {
+                return Err(CoreError::validation(field, "from 2000 to 2100"));
+            }
+        }
         let at = self.now();
         let groups = self.repo.report_counts(group, from, to, at).await?;
         let mut total = Counts { key: "all".into(), ..Counts::default() };

@@ -721,6 +721,9 @@ async fn the_demo_history_has_reports_in_every_state_and_keys_rotate() {
         assert_eq!(again["rows"], stats["rows"]);
         let (status, _) = get(&supervisor, &app, "/api/v1/reports/statistics?by=weather").await;
         assert_eq!(status, 422);
+        let (status, far) =
+            get(&supervisor, &app, "/api/v1/reports/statistics?from=2026-01-01&to=9999-12-31").await;
+        assert_eq!((status, far["field"].as_str()), (422, Some("to")), "{far}");
         let officer = app.signed_in("officer").await;
         let (status, _) = get(&officer, &app, "/api/v1/reports/statistics").await;
         assert_eq!(status, 403);
