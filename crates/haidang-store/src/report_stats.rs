@@ -23,6 +23,9 @@ use crate::{db_err, Store};
 pub(crate) const FACT_COLUMNS: &str =
     "state, agency_id, category, unit_code, channel, received_at, answered_at, deadline_at, rating";
 
+/// The PostgreSQL advisory lock a recount of the tallies holds ("HDTALLY").
+const TALLY_REBUILD_LOCK: i64 = 0x0048_4454_414c_4c59;
+
 /// Cells written per statement: 28 values each, well under both backends' limits (SQLite's
 /// anonymous `?` marks, see `Store::placeholders`, keep its prepare linear in them).
 const CELLS_PER_STATEMENT: usize = 200;
@@ -118,6 +121,16 @@ impl Store {
     pub async fn rebuild_report_tallies(&self) -> CoreResult<u64> {
         let _guard = self.write_lock.lock().await;
         let mut tx = self.begin().await?;
+        // Two servers starting together on one PostgreSQL database would both count; the
+        // second waits here, then deletes the first's count and makes its own, so the result
+        // is one count. (SQLite has one writer at a time already.)
+        if self.backend == crate::Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(TALLY_REBUILD_LOCK)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
         sqlx::query("DELETE FROM citizen_report_tallies").execute(&mut *tx).await.map_err(db_err)?;
         let mut cells = BTreeMap::new();
         let mut counted = 0;
