@@ -140,21 +140,8 @@
     // The bytes as they are; the server reads their type. A photo's content type, which no
     // cross-site form can send, proves the request comes from this page (as JSON does for the
     // other steps).
-    fetch("/api/v1/reports/" + encodeURIComponent(current.id) + "/media", {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": file.type || "application/octet-stream", "Accept": "application/json",
-        "Accept-Language": D.lang },
-      body: file
-    }).then(function (res) {
-      return res.text().then(function (text) {
-        var data = null;
-        try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
-        return { ok: res.ok, status: res.status, data: data };
-      });
-    }, function () {
-      return { ok: false, status: 0, data: { detail: document.body.getAttribute("data-network-error") } };
-    }).then(function (r) {
+    H.api("POST", "/api/v1/reports/" + encodeURIComponent(current.id) + "/media", file,
+      file.type || "application/octet-stream").then(function (r) {
       mediaFile.value = "";
       if (!r.ok) { status.textContent = ""; H.show("action-error", H.problem(r)); return null; }
       status.textContent = tr("reports_ui.media_added");

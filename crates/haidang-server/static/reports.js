@@ -59,10 +59,11 @@
   }
 
   /* ---------- the API ---------- */
-  function api(method, url, body) {
-    var headers = { "Content-Type": "application/json", "Accept": "application/json", "Accept-Language": D.lang };
-    return fetch(url, { method: method, headers: headers, credentials: "same-origin",
-      body: body === undefined ? undefined : JSON.stringify(body) })
+  /** Calls the API with `body` as JSON, or, given its `type`, as it is (a photo's bytes). */
+  function api(method, url, body, type) {
+    var headers = { "Content-Type": type || "application/json", "Accept": "application/json", "Accept-Language": D.lang };
+    var payload = body === undefined ? undefined : (type ? body : JSON.stringify(body));
+    return fetch(url, { method: method, headers: headers, credentials: "same-origin", body: payload })
       .then(function (res) {
         return res.text().then(function (text) {
           var data = null;
