@@ -595,6 +595,42 @@ pub struct ReportFilter {
     pub offset: i64,
 }
 
+/// Monitoring rules, the alerts they raise with their steps, and the live events journal.
+#[async_trait]
+pub trait AlertRepository: Send + Sync {
+    async fn list_alert_rules(&self) -> CoreResult<Vec<crate::alerts::model::StoredRule>>;
+    /// Inserts a rule (version 1) or replaces the one stored at `version - 1`; a Conflict when
+    /// the id is taken (a new rule) or someone changed it meanwhile.
+    async fn put_alert_rule(
+        &self,
+        rule: &crate::alerts::model::StoredRule,
+        audit: &AuditEvent,
+    ) -> CoreResult<()>;
+    /// False when there was no such rule.
+    async fn delete_alert_rule(&self, id: &str, audit: &AuditEvent) -> CoreResult<bool>;
+    /// Writes a change all or nothing, with its steps and live event. A new alert is given its
+    /// number; an update is written only over `version - 1` (a Conflict otherwise), and a new
+    /// alert whose key is open already is a Conflict too. Answers the alert as stored and the
+    /// live event recorded.
+    async fn write_alert(
+        &self,
+        change: &crate::alerts::model::AlertChange,
+    ) -> CoreResult<(crate::alerts::model::Alert, Option<crate::alerts::model::LiveEvent>)>;
+    async fn get_alert(&self, id: &str) -> CoreResult<Option<crate::alerts::model::Alert>>;
+    async fn alert_by_number(&self, number: i64) -> CoreResult<Option<crate::alerts::model::Alert>>;
+    async fn open_alerts(&self) -> CoreResult<Vec<crate::alerts::model::Alert>>;
+    /// Newest first.
+    async fn list_alerts(
+        &self,
+        filter: &crate::alerts::model::AlertFilter,
+    ) -> CoreResult<Vec<crate::alerts::model::Alert>>;
+    async fn alert_steps(&self, id: &str) -> CoreResult<Vec<crate::alerts::model::AlertStep>>;
+    /// The journal after `after` (exclusive), oldest first.
+    async fn live_events(&self, after: i64, limit: i64) -> CoreResult<Vec<crate::alerts::model::LiveEvent>>;
+    /// The newest event's number (0 when none).
+    async fn live_head(&self) -> CoreResult<i64>;
+}
+
 /// Everything the services need from the store.
 pub trait Repositories:
     UnitRepository
@@ -608,6 +644,7 @@ pub trait Repositories:
     + DatasetRepository
     + IndicatorRepository
     + ReportRepository
+    + AlertRepository
 {
 }
 
@@ -622,7 +659,8 @@ impl<
             + DeadLetterRepository
             + DatasetRepository
             + IndicatorRepository
-            + ReportRepository,
+            + ReportRepository
+            + AlertRepository,
     > Repositories for T
 {
 }

@@ -66,6 +66,32 @@ pub async fn run_notifier(state: Arc<AppState>, mut stop: tokio::sync::watch::Re
     }
 }
 
+/// Judges the hub's committed changes by the monitoring rules until `stop`: woken by each
+/// commit, and every second for the clock (silent stations) and for changes made by another
+/// process.
+pub async fn run_alert_follower(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut follower = haidang_core::alerts::Follower::new(state.alerts.clone());
+    let mut commits = state.store.commits();
+    loop {
+        let wait = match follower.run_once().await {
+            Ok(_) if follower.behind().await.unwrap_or(false) => Duration::ZERO,
+            Ok(_) => NOTIFIER_POLL,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot judge changes against the alert rules yet; will retry");
+                NOTIFIER_RETRY
+            }
+        };
+        if *stop.borrow() {
+            return;
+        }
+        tokio::select! {
+            _ = commits.changed() => {}
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.changed() => {}
+        }
+    }
+}
+
 /// Sends queued notifications to their endpoints until `stop`.
 pub async fn run_delivery(state: Arc<AppState>, stop: tokio::sync::watch::Receiver<bool>) {
     let hub = &state.config.hub;

@@ -162,6 +162,7 @@ pub async fn launch(
     let relay = tokio::spawn(events::run_relay(state.clone(), relay_stopped.clone()));
     let notifier = tokio::spawn(jobs::run_notifier(state.clone(), relay_stopped.clone()));
     let delivery = tokio::spawn(jobs::run_delivery(state.clone(), relay_stopped.clone()));
+    let alert_follower = tokio::spawn(jobs::run_alert_follower(state.clone(), relay_stopped.clone()));
     let connectors = connectors::spawn(&state.connectors, &relay_stopped);
     let dead_letters = tokio::spawn(jobs::run_dead_letter_pruning(state.clone()));
     let checkpoints = tokio::spawn(jobs::run_checkpoints(state.clone()));
@@ -211,5 +212,6 @@ pub async fn launch(
     let _ = relay.await;
     let _ = notifier.await;
     let _ = delivery.await;
+    let _ = alert_follower.await;
     served
 }

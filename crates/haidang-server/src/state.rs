@@ -27,6 +27,8 @@ pub struct AppState {
     pub indicators: Arc<haidang_core::indicators::IndicatorService>,
     /// Citizen reports: intake, process, privacy, routing, the calendar.
     pub reports: Arc<haidang_core::reports::ReportService>,
+    /// Monitoring rules, alerts and the live stream.
+    pub alerts: Arc<haidang_core::alerts::AlertService>,
     /// Per-address limits on the public side of citizen reports.
     pub public_limits: crate::limits::PublicLimits,
     /// NGSI-LD subscriptions: the registry the notifier matches changes against.

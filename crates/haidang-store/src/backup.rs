@@ -59,6 +59,10 @@ pub const TABLES: &[(&str, &str)] = &[
     ("citizen_report_extensions", "id"),
     ("report_media", "id"),
     ("report_notices", "id"),
+    ("alert_rules", "id"),
+    ("alerts", "id"),
+    ("alert_steps", "alert_id, pos"),
+    ("live_events", "seq"),
     ("citizen_report_tallies", "split, local_day, member"),
 ];
 

@@ -4,6 +4,7 @@
 //! Times are BIGINT microseconds, booleans 0/1, lists JSON text, so a backup moves between the two.
 
 mod accounts;
+mod alerts;
 mod audit;
 pub mod backup;
 mod cursors;

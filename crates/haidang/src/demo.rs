@@ -292,6 +292,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Vec<(String, String)>> {
     crate::demo_stations::seed_datasets(state).await?;
     crate::demo_stations::seed_stations(state).await?;
     seed_entities(state).await?;
+    crate::demo_alerts::seed(state).await?;
     // The indicators' communes are the units just loaded.
     state.indicators.reload().await?;
     if state.config.demo.indicators {

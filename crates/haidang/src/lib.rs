@@ -11,6 +11,7 @@ pub mod bench_temporal;
 pub mod cli;
 pub mod commands;
 pub mod demo;
+pub mod demo_alerts;
 pub mod demo_indicators;
 pub mod demo_reports;
 pub mod demo_stations;

@@ -137,7 +137,11 @@ pub async fn build_state(config: Config) -> anyhow::Result<Arc<AppState>> {
     .await
     .map_err(|e| anyhow!("indicators: {e}"))?;
     let reports = open_reports(&config, repo.clone(), unit_directory.clone()).await?;
+    let alerts = haidang_core::alerts::AlertService::start(repo.clone(), hub.clone())
+        .await
+        .map_err(|e| anyhow!("alerts: {e}"))?;
     let state = Arc::new(AppState {
+        alerts,
         indicators: Arc::new(indicators),
         reports,
         public_limits: haidang_server::limits::PublicLimits::new(

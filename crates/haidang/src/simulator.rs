@@ -270,6 +270,31 @@ pub fn connector_config(url: &str) -> haidang_server::config::mqtt::ConnectorCon
     }
 }
 
+/// One river gauge reads `level` (metres above sea level) at `at`, sent as its department's
+/// system sends it: for drills and tests of the flood rules.
+pub async fn send_level(state: &AppState, code: &str, level: f64, at: Timestamp) -> anyhow::Result<()> {
+    let s = STATIONS
+        .iter()
+        .find(|s| s.code == code && s.kind == Kind::Flood)
+        .ok_or_else(|| anyhow!("no river gauge '{code}'"))?;
+    let ctx = haidang_core::hub::contexts::core_arc();
+    let body = json!({
+        "id": entity_id(s),
+        "type": "FloodMonitoring",
+        "currentLevel": { "type": "Property", "value": level, "unitCode": "MTR", "observedAt": at.to_string() },
+    });
+    let e = haidang_core::hub::entity::parse_entity(&body).map_err(|e| anyhow!("reading {code}: {e}"))?;
+    let provider = provider_of(s.kind, s.commune);
+    let org =
+        state.store.get_org_by_code(&provider).await?.ok_or_else(|| anyhow!("no organisation {provider}"))?;
+    let subject = provider_subject(&org.id, &provider);
+    let ops = vec![EntityOp::Ingest(e.map_names(&|x| ctx.expand(x)))];
+    for r in state.hub.write(&subject, "entity.ingest", ops, ctx.clone()).await.map_err(|e| anyhow!("{e}"))? {
+        r.map_err(|e| anyhow!("reading {code} refused: {e}"))?;
+    }
+    Ok(())
+}
+
 /// Sends one round of readings; answers how many.
 pub async fn tick(
     state: &AppState,

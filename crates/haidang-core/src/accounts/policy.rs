@@ -51,10 +51,16 @@ pub enum Action {
     ApproveDeadlineExtension,
     /// Edit report categories, the routing table and the working-time calendar.
     ManageReportSettings,
+    /// See the alert list and the live stream (an agency: the alerts forwarded to it).
+    ViewAlerts,
+    /// Acknowledge, verify, dismiss, forward and resolve alerts.
+    HandleAlerts,
+    /// Create and change monitoring rules.
+    ManageAlertRules,
 }
 
 impl Action {
-    pub const ALL: [Action; 26] = [
+    pub const ALL: [Action; 29] = [
         Action::ViewConsole,
         Action::ViewUnits,
         Action::ManageUnits,
@@ -81,6 +87,9 @@ impl Action {
         Action::ManageCitizenReports,
         Action::ApproveDeadlineExtension,
         Action::ManageReportSettings,
+        Action::ViewAlerts,
+        Action::HandleAlerts,
+        Action::ManageAlertRules,
     ];
 }
 
@@ -124,7 +133,10 @@ pub fn role_grant(role: Role, action: Action) -> Grant {
             | ManageIndicators
             | ViewCitizenReports
             | ManageCitizenReports
-            | ApproveDeadlineExtension => No,
+            | ApproveDeadlineExtension
+            | ViewAlerts
+            | HandleAlerts
+            | ManageAlertRules => No,
         },
         Role::Supervisor => match action {
             ViewConsole
@@ -147,24 +159,27 @@ pub fn role_grant(role: Role, action: Action) -> Grant {
             | ViewCitizenReports
             | ManageCitizenReports
             | ApproveDeadlineExtension
-            | ManageReportSettings => All,
+            | ManageReportSettings
+            | ViewAlerts
+            | HandleAlerts
+            | ManageAlertRules => All,
             ManageUnits | ManageOrgs | ManagePrivilegedUsers | ViewAudit | ChangeConfiguration => No,
         },
         Role::Operator => match action {
             ViewConsole | ViewUnits | ViewOrgs | ViewPersonalData | SendDataRequest | SubmitData
-            | ReadData | HandleAssignedWork | ReadAllData | ViewCitizenReports | ManageCitizenReports => All,
+            | ReadData | HandleAssignedWork | ReadAllData | ViewCitizenReports | ManageCitizenReports
+            | ViewAlerts | HandleAlerts => All,
             _ => No,
         },
         Role::Leader => match action {
             ViewConsole | ViewUnits | ViewOrgs | ViewUsers | SendDataRequest | DirectIncident | ReadData
-            | ReadAllData | ViewCitizenReports => All,
+            | ReadAllData | ViewCitizenReports | ViewAlerts => All,
             _ => No,
         },
         Role::Officer => match action {
             ViewConsole | ViewUnits | ViewOrgs | ReadData => All,
-            ViewPersonalData | SubmitData | HandleAssignedWork | ManageDatasets | ViewCitizenReports => {
-                OwnOrg
-            }
+            ViewPersonalData | SubmitData | HandleAssignedWork | ManageDatasets | ViewCitizenReports
+            | ViewAlerts => OwnOrg,
             _ => No,
         },
         Role::DataProvider => match action {

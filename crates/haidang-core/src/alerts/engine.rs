@@ -99,15 +99,9 @@ impl Engine {
         self.watches.retain(|(rule, _), _| rule != id);
     }
 
-    /// Judges an observation by every rule that scopes it; `silenced` holds the entities in a
-    /// maintenance window now.
+    /// Judges an observation by every rule that scopes it; `silenced` holds what is in a
+    /// maintenance window now: entity ids, and "dataset:<id>" for a whole dataset.
     pub fn observe(&mut self, o: &Observation, now: Timestamp, silenced: &HashSet<String>) -> Vec<Signal> {
-        // A reading dated ahead of the clock (a station's clock gone wrong) would make every
-        // later reading look late: it is not judged.
-        let at = o.at.unwrap_or(now);
-        if at > now + jiff::SignedDuration::from_mins(FUTURE_MINUTES) {
-            return Vec::new();
-        }
         let ids: Vec<String> = self
             .by_entity
             .get(&o.entity_id)
@@ -116,9 +110,53 @@ impl Engine {
             .flatten()
             .cloned()
             .collect();
+        self.judge(&ids, o, now, silenced)
+    }
+
+    /// Judges an observation by one rule only: a rule just saved reads the entities as they are.
+    pub fn observe_for(
+        &mut self,
+        rule_id: &str,
+        o: &Observation,
+        now: Timestamp,
+        silenced: &HashSet<String>,
+    ) -> Vec<Signal> {
+        self.judge(&[rule_id.to_string()], o, now, silenced)
+    }
+
+    /// After a restart: the rule's alert for this entity is open in the store, so its watch
+    /// starts raised (and clears it when the condition does).
+    pub fn assume_raised(&mut self, rule_id: &str, entity_id: &str) {
+        if self.rules.contains_key(rule_id) {
+            self.watches.entry((rule_id.to_string(), entity_id.to_string())).or_default().raised = true;
+        }
+    }
+
+    /// Whether any rule may scope entities of this type or this entity (most readings have
+    /// none: the follower skips them before reading their values).
+    pub fn watches(&self, entity_id: &str, entity_type: &str) -> bool {
+        self.by_type.contains_key(entity_type) || self.by_entity.contains_key(entity_id)
+    }
+
+    fn judge(
+        &mut self,
+        ids: &[String],
+        o: &Observation,
+        now: Timestamp,
+        silenced: &HashSet<String>,
+    ) -> Vec<Signal> {
+        // A reading dated ahead of the clock (a station's clock gone wrong) would make every
+        // later reading look late: it is not judged.
+        let at = o.at.unwrap_or(now);
+        if at > now + jiff::SignedDuration::from_mins(FUTURE_MINUTES) {
+            return Vec::new();
+        }
+        let quiet = !silenced.is_empty()
+            && (silenced.contains(&o.entity_id)
+                || o.dataset.as_ref().is_some_and(|d| silenced.contains(&format!("dataset:{d}"))));
         let mut out = Vec::new();
         for id in ids {
-            let Some(rule) = self.rules.get(&id).cloned() else { continue };
+            let Some(rule) = self.rules.get(id).cloned() else { continue };
             if !in_scope(&rule, o) {
                 continue;
             }
@@ -129,7 +167,7 @@ impl Engine {
                 continue;
             }
             let watch = self.watches.entry((id.clone(), o.entity_id.clone())).or_default();
-            if silenced.contains(&o.entity_id) {
+            if quiet {
                 // In maintenance: not judged, but heard, so its end raises no "silent" alert.
                 if watch.last_seen.is_none_or(|last| last < at) {
                     watch.last_seen = Some(at);

@@ -78,6 +78,8 @@ impl Condition {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rule {
+    /// Given by the service when a new rule comes without one.
+    #[serde(default)]
     pub id: String,
     /// What the operator reads on the alert, e.g. "Mực nước sông Nậm Na vượt báo động 1".
     pub name: String,
@@ -128,6 +130,7 @@ impl Rule {
         if self.name.trim().is_empty() {
             return Err(CoreError::validation("name", "is required"));
         }
+        name_like("id", &self.id)?;
         name_like("scope.entity_type", &self.scope.entity_type)?;
         name_like("alert_kind", &self.alert_kind)?;
         let mut seen = std::collections::HashSet::new();

@@ -55,6 +55,11 @@ impl HubService {
         visible.sees(&datasets)
     }
 
+    /// What the index knows of entity `id` (types, units, datasets), if it is there.
+    pub fn summary_of(&self, id: &str) -> Option<super::index::Summary> {
+        read(&self.index).summary(id)
+    }
+
     /// Where entity `id` is filed (units, datasets), if it is there.
     pub fn place_of(&self, id: &str) -> Option<Placement> {
         read(&self.index).summary(id).map(|s| s.place)

@@ -233,6 +233,8 @@ pub async fn declare_window(
         reason: body.reason.unwrap_or_default(),
     };
     let w = state.datasets.declare_window(&caller.subject, &id, spec).await.map_err(core_err(&caller))?;
+    // The monitoring rules silence the window's stations from their next reading.
+    state.alerts.windows_changed();
     Ok((StatusCode::CREATED, Json(window_json(&w))))
 }
 

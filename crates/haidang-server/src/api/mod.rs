@@ -2,6 +2,7 @@
 //! back. Every route is declared with `utoipa::path`, so the OpenAPI document at
 //! `/api/openapi.json` is generated from the code.
 
+pub(crate) mod alerts;
 pub mod audit;
 mod auth;
 pub(crate) mod datasets;
@@ -35,6 +36,7 @@ use crate::state::AppState;
         (name = "hub", description = "Data hub: exchange data structures (schemas per entity type)"),
         (name = "datasets", description = "Datasets: approval, grants, quality (đúng, đủ, sạch, sống), forms"),
         (name = "indicators", description = "Monitoring indicators: catalog, targets, figures, evaluation, data requests"),
+        (name = "alerts", description = "Monitoring rules, alerts and their handling, the live stream"),
     )
 )]
 struct ApiDoc;
@@ -119,6 +121,12 @@ pub fn router() -> (axum::Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .routes(with_upload_limit(routes!(reports::upload)))
         .routes(routes!(reports::media))
         .routes(routes!(reports::redact))
+        .routes(routes!(alerts::list_rules, alerts::create_rule))
+        .routes(routes!(alerts::get_rule, alerts::put_rule, alerts::delete_rule))
+        .routes(routes!(alerts::list))
+        .routes(routes!(alerts::get))
+        .routes(routes!(alerts::step))
+        .routes(routes!(alerts::live))
         .split_for_parts()
 }
 

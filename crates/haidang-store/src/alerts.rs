@@ -1,0 +1,301 @@
+//! Monitoring rules, alerts with their steps, and the live events journal. An alert is a JSON
+//! document beside the columns its lists filter on; its steps and its live event are written in
+//! the same transaction, so the stream never tells of a change that did not commit.
+
+use async_trait::async_trait;
+use haidang_core::alerts::model::{Alert, AlertChange, AlertFilter, AlertStep, LiveEvent, StoredRule};
+use haidang_core::audit::AuditEvent;
+use haidang_core::repo::AlertRepository;
+use haidang_core::{CoreError, CoreResult};
+use serde::de::DeserializeOwned;
+use serde_json::json;
+use sqlx::any::AnyRow;
+
+use crate::rows::{int, list, text, ts, us};
+use crate::{db_err, Store};
+
+fn decode<T: DeserializeOwned>(what: &str, doc: &str) -> CoreResult<T> {
+    serde_json::from_str(doc).map_err(|e| CoreError::Storage(format!("{what}: {e}")))
+}
+
+fn encode<T: serde::Serialize>(v: &T) -> CoreResult<String> {
+    serde_json::to_string(v).map_err(|e| CoreError::Internal(e.to_string()))
+}
+
+fn alert_of(row: &AnyRow) -> CoreResult<Alert> {
+    decode("alert", &text(row, "doc")?)
+}
+
+fn live_of(row: &AnyRow) -> CoreResult<LiveEvent> {
+    let mut e: LiveEvent = decode("live event", &text(row, "doc")?)?;
+    e.seq = int(row, "seq")?;
+    e.at = ts(row, "at")?;
+    e.org_ids = list(row, "org_ids")?;
+    Ok(e)
+}
+
+#[async_trait]
+impl AlertRepository for Store {
+    async fn list_alert_rules(&self) -> CoreResult<Vec<StoredRule>> {
+        let rows = sqlx::query("SELECT doc FROM alert_rules ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(|r| decode("alert rule", &text(r, "doc")?)).collect()
+    }
+
+    async fn put_alert_rule(&self, rule: &StoredRule, audit: &AuditEvent) -> CoreResult<()> {
+        let _guard = self.write_lock.lock().await;
+        let mut tx = self.begin().await?;
+        let doc = encode(rule)?;
+        if rule.version <= 1 {
+            sqlx::query(
+                "INSERT INTO alert_rules (id, version, updated_at, updated_by, doc) VALUES ($1,$2,$3,$4,$5)",
+            )
+            .bind(rule.rule.id.clone())
+            .bind(rule.version)
+            .bind(us(rule.updated_at))
+            .bind(rule.updated_by.clone())
+            .bind(doc)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| match db_err(e) {
+                CoreError::Conflict(_) => {
+                    CoreError::Conflict(format!("a rule '{}' exists already", rule.rule.id))
+                }
+                other => other,
+            })?;
+        } else {
+            let done = sqlx::query(
+                "UPDATE alert_rules SET version = $1, updated_at = $2, updated_by = $3, doc = $4 \
+                 WHERE id = $5 AND version = $6",
+            )
+            .bind(rule.version)
+            .bind(us(rule.updated_at))
+            .bind(rule.updated_by.clone())
+            .bind(doc)
+            .bind(rule.rule.id.clone())
+            .bind(rule.version - 1)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            if done.rows_affected() == 0 {
+                return Err(CoreError::Conflict(format!(
+                    "rule '{}' was changed by someone else meanwhile; reload it",
+                    rule.rule.id
+                )));
+            }
+        }
+        self.commit_audited(tx, audit).await
+    }
+
+    async fn delete_alert_rule(&self, id: &str, audit: &AuditEvent) -> CoreResult<bool> {
+        let _guard = self.write_lock.lock().await;
+        let mut tx = self.begin().await?;
+        let done = sqlx::query("DELETE FROM alert_rules WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        self.commit_audited(tx, audit).await?;
+        Ok(true)
+    }
+
+    async fn write_alert(&self, change: &AlertChange) -> CoreResult<(Alert, Option<LiveEvent>)> {
+        let _guard = self.write_lock.lock().await;
+        let mut tx = self.begin().await?;
+        let mut alert = change.alert.clone();
+        let open_key = alert.state.is_open().then(|| alert.dedup_key.clone());
+        if change.new {
+            let row = sqlx::query("SELECT COALESCE(MAX(number), 0) AS n FROM alerts")
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            alert.number = int(&row, "n")? + 1;
+            alert.version = 1;
+            sqlx::query(
+                "INSERT INTO alerts (id, number, dedup_key, open_key, rule_id, state, severity, raised_at, \
+                 updated_at, version, doc) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+            )
+            .bind(alert.id.clone())
+            .bind(alert.number)
+            .bind(alert.dedup_key.clone())
+            .bind(open_key)
+            .bind(alert.rule_id.clone())
+            .bind(alert.state.as_str())
+            .bind(alert.severity.as_str())
+            .bind(us(alert.raised_at))
+            .bind(us(alert.updated_at))
+            .bind(alert.version)
+            .bind(encode(&alert)?)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| match db_err(e) {
+                CoreError::Conflict(_) => {
+                    CoreError::Conflict(format!("an alert for '{}' is open already", alert.dedup_key))
+                }
+                other => other,
+            })?;
+        } else {
+            let done = sqlx::query(
+                "UPDATE alerts SET open_key = $1, state = $2, severity = $3, updated_at = $4, version = $5, \
+                 doc = $6 WHERE id = $7 AND version = $8",
+            )
+            .bind(open_key)
+            .bind(alert.state.as_str())
+            .bind(alert.severity.as_str())
+            .bind(us(alert.updated_at))
+            .bind(alert.version)
+            .bind(encode(&alert)?)
+            .bind(alert.id.clone())
+            .bind(alert.version - 1)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            if done.rows_affected() == 0 {
+                return Err(CoreError::Conflict(format!(
+                    "alert A-{} was changed by someone else meanwhile; reload it",
+                    alert.number
+                )));
+            }
+        }
+        if !change.steps.is_empty() {
+            let row = sqlx::query("SELECT COALESCE(MAX(pos), 0) AS n FROM alert_steps WHERE alert_id = $1")
+                .bind(alert.id.clone())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            let mut pos = int(&row, "n")?;
+            for step in &change.steps {
+                pos += 1;
+                let step = AlertStep { pos, alert_id: alert.id.clone(), ..step.clone() };
+                sqlx::query("INSERT INTO alert_steps (alert_id, pos, doc) VALUES ($1,$2,$3)")
+                    .bind(alert.id.clone())
+                    .bind(pos)
+                    .bind(encode(&step)?)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+            }
+        }
+        let live = match &change.live {
+            Some(kind) => {
+                let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS n FROM live_events")
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                let event = LiveEvent {
+                    seq: int(&row, "n")? + 1,
+                    at: alert.updated_at,
+                    kind: kind.clone(),
+                    subject_id: alert.id.clone(),
+                    org_ids: alert.org_ids(),
+                    severity: Some(alert.severity),
+                    data: json!(alert),
+                };
+                sqlx::query(
+                    "INSERT INTO live_events (seq, at, kind, subject_id, org_ids, doc) VALUES ($1,$2,$3,$4,$5,$6)",
+                )
+                .bind(event.seq)
+                .bind(us(event.at))
+                .bind(event.kind.clone())
+                .bind(event.subject_id.clone())
+                .bind(crate::rows::list_json(&event.org_ids))
+                .bind(encode(&event)?)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                Some(event)
+            }
+            None => None,
+        };
+        match &change.audit {
+            Some(audit) => self.commit_audited(tx, audit).await?,
+            None => {
+                tx.commit().await.map_err(db_err)?;
+                self.notify_committed();
+            }
+        }
+        Ok((alert, live))
+    }
+
+    async fn get_alert(&self, id: &str) -> CoreResult<Option<Alert>> {
+        let row = sqlx::query("SELECT doc FROM alerts WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(alert_of).transpose()
+    }
+
+    async fn alert_by_number(&self, number: i64) -> CoreResult<Option<Alert>> {
+        let row = sqlx::query("SELECT doc FROM alerts WHERE number = $1")
+            .bind(number)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(alert_of).transpose()
+    }
+
+    async fn open_alerts(&self) -> CoreResult<Vec<Alert>> {
+        let rows = sqlx::query("SELECT doc FROM alerts WHERE open_key IS NOT NULL ORDER BY number")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(alert_of).collect()
+    }
+
+    async fn list_alerts(&self, f: &AlertFilter) -> CoreResult<Vec<Alert>> {
+        // The states are the enum's own words, never the caller's text: written into the SQL.
+        let states: Vec<String> = f.states.iter().map(|s| format!("'{}'", s.as_str())).collect();
+        let sql = format!(
+            "SELECT doc FROM alerts WHERE {} ($1 IS NULL OR rule_id = $1) AND ($2 IS NULL OR raised_at >= $2) \
+             AND ($3 IS NULL OR raised_at < $3) ORDER BY number DESC LIMIT $4 OFFSET $5",
+            if states.is_empty() { String::new() } else { format!("state IN ({}) AND", states.join(",")) }
+        );
+        let q = sqlx::query(&sql)
+            .bind(f.rule_id.clone())
+            .bind(f.raised_from.map(us))
+            .bind(f.raised_to.map(us))
+            .bind(if f.limit > 0 { f.limit } else { 100 })
+            .bind(f.offset.max(0));
+        let rows = q.fetch_all(&self.pool).await.map_err(db_err)?;
+        let mut out: Vec<Alert> = rows.iter().map(alert_of).collect::<CoreResult<_>>()?;
+        // Few alerts are forwarded; the agency's filter reads the document.
+        if let Some(org) = &f.forwarded_to {
+            out.retain(|a| a.forwarded_to.as_ref() == Some(org));
+        }
+        Ok(out)
+    }
+
+    async fn alert_steps(&self, id: &str) -> CoreResult<Vec<AlertStep>> {
+        let rows = sqlx::query("SELECT doc FROM alert_steps WHERE alert_id = $1 ORDER BY pos")
+            .bind(id.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(|r| decode("alert step", &text(r, "doc")?)).collect()
+    }
+
+    async fn live_events(&self, after: i64, limit: i64) -> CoreResult<Vec<LiveEvent>> {
+        let rows =
+            sqlx::query("SELECT seq, at, org_ids, doc FROM live_events WHERE seq > $1 ORDER BY seq LIMIT $2")
+                .bind(after)
+                .bind(limit.clamp(1, 10_000))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+        rows.iter().map(live_of).collect()
+    }
+
+    async fn live_head(&self) -> CoreResult<i64> {
+        let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS n FROM live_events")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        int(&row, "n")
+    }
+}
