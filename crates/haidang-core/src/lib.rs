@@ -9,11 +9,13 @@ pub mod datasets;
 pub mod error;
 pub mod events;
 pub mod hub;
+pub mod incidents;
 pub mod indicators;
 pub mod orgs;
 pub mod repo;
 pub mod reports;
 pub mod time;
 pub mod units;
+pub mod warnings;
 
 pub use error::{CoreError, CoreResult, PasswordRule};

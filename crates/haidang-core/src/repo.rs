@@ -631,6 +631,69 @@ pub trait AlertRepository: Send + Sync {
     async fn live_head(&self) -> CoreResult<i64>;
 }
 
+/// Playbooks, incidents with their tasks and timelines.
+#[async_trait]
+pub trait IncidentRepository: Send + Sync {
+    async fn list_playbooks(&self) -> CoreResult<Vec<crate::incidents::model::Playbook>>;
+    /// Inserts (version 1) or replaces the playbook stored at `version - 1` (a Conflict otherwise).
+    async fn put_playbook(
+        &self,
+        playbook: &crate::incidents::model::Playbook,
+        audit: &AuditEvent,
+    ) -> CoreResult<()>;
+    /// Writes a change all or nothing: a new incident is given its number; an update is written
+    /// only over `version - 1`, and each task likewise. Answers the incident as stored and the
+    /// live events recorded.
+    async fn write_incident(
+        &self,
+        change: &crate::incidents::model::IncidentChange,
+    ) -> CoreResult<(crate::incidents::model::Incident, Vec<crate::alerts::model::LiveEvent>)>;
+    async fn get_incident(&self, id: &str) -> CoreResult<Option<crate::incidents::model::Incident>>;
+    async fn incident_by_number(&self, number: i64) -> CoreResult<Option<crate::incidents::model::Incident>>;
+    /// Newest first.
+    async fn list_incidents(
+        &self,
+        filter: &crate::incidents::model::IncidentFilter,
+    ) -> CoreResult<Vec<crate::incidents::model::Incident>>;
+    async fn incident_tasks(&self, incident_id: &str) -> CoreResult<Vec<crate::incidents::model::Task>>;
+    async fn get_task(&self, id: &str) -> CoreResult<Option<crate::incidents::model::Task>>;
+    /// Tasks of one organisation (or all), open ones only if asked, by deadline.
+    async fn org_tasks(
+        &self,
+        org_id: Option<&str>,
+        open_only: bool,
+    ) -> CoreResult<Vec<crate::incidents::model::Task>>;
+    /// Open tasks past their deadline not yet escalated.
+    async fn unescalated_overdue_tasks(
+        &self,
+        at: Timestamp,
+    ) -> CoreResult<Vec<crate::incidents::model::Task>>;
+    async fn incident_timeline(&self, id: &str) -> CoreResult<Vec<crate::incidents::model::TimelineEntry>>;
+}
+
+/// Public warnings and the CAP messages that went out.
+#[async_trait]
+pub trait WarningRepository: Send + Sync {
+    /// Writes a change all or nothing with its CAP message: a new warning is given its number;
+    /// an update is written only over `version - 1` (a Conflict otherwise).
+    async fn write_warning(
+        &self,
+        change: &crate::warnings::model::WarningChange,
+    ) -> CoreResult<crate::warnings::model::PublicWarning>;
+    async fn get_warning(&self, id: &str) -> CoreResult<Option<crate::warnings::model::PublicWarning>>;
+    async fn warning_by_number(
+        &self,
+        number: i64,
+    ) -> CoreResult<Option<crate::warnings::model::PublicWarning>>;
+    /// Newest first; with `published_only`, those that may have a version out (published, or
+    /// pending an update).
+    async fn list_warnings(
+        &self,
+        published_only: bool,
+    ) -> CoreResult<Vec<crate::warnings::model::PublicWarning>>;
+    async fn cap_message(&self, identifier: &str) -> CoreResult<Option<String>>;
+}
+
 /// Everything the services need from the store.
 pub trait Repositories:
     UnitRepository
@@ -645,6 +708,8 @@ pub trait Repositories:
     + IndicatorRepository
     + ReportRepository
     + AlertRepository
+    + IncidentRepository
+    + WarningRepository
 {
 }
 
@@ -660,7 +725,9 @@ impl<
             + DatasetRepository
             + IndicatorRepository
             + ReportRepository
-            + AlertRepository,
+            + AlertRepository
+            + IncidentRepository
+            + WarningRepository,
     > Repositories for T
 {
 }

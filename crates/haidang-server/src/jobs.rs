@@ -92,6 +92,19 @@ pub async fn run_alert_follower(state: Arc<AppState>, mut stop: tokio::sync::wat
     }
 }
 
+/// Escalates incident tasks past their deadline, every 30 seconds.
+pub async fn run_incident_upkeep(state: Arc<AppState>) {
+    let mut every = tokio::time::interval(Duration::from_secs(30));
+    loop {
+        every.tick().await;
+        match state.incidents.escalate_overdue().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(tasks = n, "overdue incident tasks escalated"),
+            Err(e) => tracing::warn!(error = %e, "cannot escalate overdue incident tasks yet; will retry"),
+        }
+    }
+}
+
 /// Sends queued notifications to their endpoints until `stop`.
 pub async fn run_delivery(state: Arc<AppState>, stop: tokio::sync::watch::Receiver<bool>) {
     let hub = &state.config.hub;

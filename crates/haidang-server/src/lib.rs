@@ -51,6 +51,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .merge(api_router)
         .merge(ngsi::router())
         .merge(open311::handlers::router())
+        .merge(api::warnings::cap_router())
         .merge(web::router())
         .merge(ops::router(openapi))
         .route_layer(middleware::from_fn(ops::track_metrics))
@@ -173,6 +174,7 @@ pub async fn launch(
     let report_upkeep = tokio::spawn(jobs::run_report_upkeep(state.clone()));
     let report_notifier = tokio::spawn(jobs::run_report_notifier(state.clone()));
     let email_intake = tokio::spawn(jobs::run_email_intake(state.clone()));
+    let incident_upkeep = tokio::spawn(jobs::run_incident_upkeep(state.clone()));
     let indicators = state.indicators.clone();
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
@@ -196,6 +198,7 @@ pub async fn launch(
     report_upkeep.abort();
     report_notifier.abort();
     email_intake.abort();
+    incident_upkeep.abort();
     // A refresh of the indicators' view still waiting is written before the process ends.
     if let Err(e) = indicators.publish_pending().await {
         tracing::warn!(error = %e, "indicator view not refreshed before stopping");

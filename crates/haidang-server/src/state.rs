@@ -29,6 +29,10 @@ pub struct AppState {
     pub reports: Arc<haidang_core::reports::ReportService>,
     /// Monitoring rules, alerts and the live stream.
     pub alerts: Arc<haidang_core::alerts::AlertService>,
+    /// Incidents, playbooks and the agencies' tasks.
+    pub incidents: Arc<haidang_core::incidents::IncidentService>,
+    /// Public warnings and their CAP messages.
+    pub warnings: Arc<haidang_core::warnings::WarningService>,
     /// Per-address limits on the public side of citizen reports.
     pub public_limits: crate::limits::PublicLimits,
     /// NGSI-LD subscriptions: the registry the notifier matches changes against.

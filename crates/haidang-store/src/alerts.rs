@@ -14,11 +14,11 @@ use sqlx::any::AnyRow;
 use crate::rows::{int, list, text, ts, us};
 use crate::{db_err, Store};
 
-fn decode<T: DeserializeOwned>(what: &str, doc: &str) -> CoreResult<T> {
+pub(crate) fn decode<T: DeserializeOwned>(what: &str, doc: &str) -> CoreResult<T> {
     serde_json::from_str(doc).map_err(|e| CoreError::Storage(format!("{what}: {e}")))
 }
 
-fn encode<T: serde::Serialize>(v: &T) -> CoreResult<String> {
+pub(crate) fn encode<T: serde::Serialize>(v: &T) -> CoreResult<String> {
     serde_json::to_string(v).map_err(|e| CoreError::Internal(e.to_string()))
 }
 
@@ -32,6 +32,53 @@ fn live_of(row: &AnyRow) -> CoreResult<LiveEvent> {
     e.at = ts(row, "at")?;
     e.org_ids = list(row, "org_ids")?;
     Ok(e)
+}
+
+/// A live event to record with the change it tells of.
+pub(crate) struct NewLive<'a> {
+    pub at: jiff::Timestamp,
+    pub kind: &'a str,
+    pub subject_id: &'a str,
+    pub org_ids: Vec<String>,
+    pub severity: Option<haidang_core::alerts::Severity>,
+    pub data: serde_json::Value,
+}
+
+impl Store {
+    /// Appends to the live journal inside `tx` (the caller holds the write lock): its number
+    /// follows the last, so a client resuming after an id misses nothing.
+    pub(crate) async fn insert_live_in(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        new: NewLive<'_>,
+    ) -> CoreResult<LiveEvent> {
+        let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS n FROM live_events")
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(db_err)?;
+        let event = LiveEvent {
+            seq: int(&row, "n")? + 1,
+            at: new.at,
+            kind: new.kind.to_string(),
+            subject_id: new.subject_id.to_string(),
+            org_ids: new.org_ids,
+            severity: new.severity,
+            data: new.data,
+        };
+        sqlx::query(
+            "INSERT INTO live_events (seq, at, kind, subject_id, org_ids, doc) VALUES ($1,$2,$3,$4,$5,$6)",
+        )
+        .bind(event.seq)
+        .bind(us(event.at))
+        .bind(event.kind.clone())
+        .bind(event.subject_id.clone())
+        .bind(crate::rows::list_json(&event.org_ids))
+        .bind(encode(&event)?)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?;
+        Ok(event)
+    }
 }
 
 #[async_trait]
@@ -182,34 +229,20 @@ impl AlertRepository for Store {
             }
         }
         let live = match &change.live {
-            Some(kind) => {
-                let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS n FROM live_events")
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                let event = LiveEvent {
-                    seq: int(&row, "n")? + 1,
-                    at: alert.updated_at,
-                    kind: kind.clone(),
-                    subject_id: alert.id.clone(),
-                    org_ids: alert.org_ids(),
-                    severity: Some(alert.severity),
-                    data: json!(alert),
-                };
-                sqlx::query(
-                    "INSERT INTO live_events (seq, at, kind, subject_id, org_ids, doc) VALUES ($1,$2,$3,$4,$5,$6)",
+            Some(kind) => Some(
+                self.insert_live_in(
+                    &mut tx,
+                    NewLive {
+                        at: alert.updated_at,
+                        kind,
+                        subject_id: &alert.id,
+                        org_ids: alert.org_ids(),
+                        severity: Some(alert.severity),
+                        data: json!(alert),
+                    },
                 )
-                .bind(event.seq)
-                .bind(us(event.at))
-                .bind(event.kind.clone())
-                .bind(event.subject_id.clone())
-                .bind(crate::rows::list_json(&event.org_ids))
-                .bind(encode(&event)?)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-                Some(event)
-            }
+                .await?,
+            ),
             None => None,
         };
         match &change.audit {

@@ -63,6 +63,12 @@ pub const TABLES: &[(&str, &str)] = &[
     ("alerts", "id"),
     ("alert_steps", "alert_id, pos"),
     ("live_events", "seq"),
+    ("playbooks", "id"),
+    ("incidents", "id"),
+    ("incident_tasks", "id"),
+    ("incident_timeline", "incident_id, pos"),
+    ("public_warnings", "id"),
+    ("cap_messages", "identifier"),
     ("citizen_report_tallies", "split, local_day, member"),
 ];
 

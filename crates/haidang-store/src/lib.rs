@@ -12,6 +12,7 @@ mod datasets;
 mod dead_letters;
 mod entities;
 mod history;
+mod incidents;
 mod indicators;
 mod orgs;
 mod report_media;
@@ -21,6 +22,7 @@ mod reports;
 mod rows;
 mod subscriptions;
 mod units;
+mod warnings;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

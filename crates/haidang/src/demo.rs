@@ -293,6 +293,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Vec<(String, String)>> {
     crate::demo_stations::seed_stations(state).await?;
     seed_entities(state).await?;
     crate::demo_alerts::seed(state).await?;
+    crate::demo_playbooks::seed(state).await?;
     // The indicators' communes are the units just loaded.
     state.indicators.reload().await?;
     if state.config.demo.indicators {

@@ -13,6 +13,7 @@ pub mod commands;
 pub mod demo;
 pub mod demo_alerts;
 pub mod demo_indicators;
+pub mod demo_playbooks;
 pub mod demo_reports;
 pub mod demo_stations;
 pub mod reference;

@@ -140,8 +140,25 @@ pub async fn build_state(config: Config) -> anyhow::Result<Arc<AppState>> {
     let alerts = haidang_core::alerts::AlertService::start(repo.clone(), hub.clone())
         .await
         .map_err(|e| anyhow!("alerts: {e}"))?;
+    let incidents = Arc::new(haidang_core::incidents::IncidentService::new(
+        repo.clone(),
+        alerts.clone(),
+        unit_directory.clone(),
+    ));
+    let warnings = Arc::new(haidang_core::warnings::WarningService::new(
+        repo.clone(),
+        unit_directory.clone(),
+        haidang_core::warnings::WarningSettings {
+            sender: config.warnings.sender.clone(),
+            sender_name: config.warnings.sender_name.clone(),
+            web_base: (!config.server.public_url.is_empty())
+                .then(|| format!("{}/portal/warnings/", config.server.public_url.trim_end_matches('/'))),
+        },
+    ));
     let state = Arc::new(AppState {
+        warnings,
         alerts,
+        incidents,
         indicators: Arc::new(indicators),
         reports,
         public_limits: haidang_server::limits::PublicLimits::new(

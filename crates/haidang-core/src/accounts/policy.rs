@@ -55,12 +55,14 @@ pub enum Action {
     ViewAlerts,
     /// Acknowledge, verify, dismiss, forward and resolve alerts.
     HandleAlerts,
-    /// Create and change monitoring rules.
+    /// Create and change monitoring rules and playbooks.
     ManageAlertRules,
+    /// Approve a public warning before it goes out, and cancel one.
+    ApprovePublicWarnings,
 }
 
 impl Action {
-    pub const ALL: [Action; 29] = [
+    pub const ALL: [Action; 30] = [
         Action::ViewConsole,
         Action::ViewUnits,
         Action::ManageUnits,
@@ -90,6 +92,7 @@ impl Action {
         Action::ViewAlerts,
         Action::HandleAlerts,
         Action::ManageAlertRules,
+        Action::ApprovePublicWarnings,
     ];
 }
 
@@ -136,7 +139,8 @@ pub fn role_grant(role: Role, action: Action) -> Grant {
             | ApproveDeadlineExtension
             | ViewAlerts
             | HandleAlerts
-            | ManageAlertRules => No,
+            | ManageAlertRules
+            | ApprovePublicWarnings => No,
         },
         Role::Supervisor => match action {
             ViewConsole
@@ -162,7 +166,8 @@ pub fn role_grant(role: Role, action: Action) -> Grant {
             | ManageReportSettings
             | ViewAlerts
             | HandleAlerts
-            | ManageAlertRules => All,
+            | ManageAlertRules
+            | ApprovePublicWarnings => All,
             ManageUnits | ManageOrgs | ManagePrivilegedUsers | ViewAudit | ChangeConfiguration => No,
         },
         Role::Operator => match action {

@@ -172,9 +172,14 @@ impl AlertService {
 
     fn told(&self, event: Option<LiveEvent>) {
         if let Some(e) = event {
-            // Nobody listening is not an error: the journal keeps it for those who come back.
-            let _ = self.live.send(e);
+            self.publish(e);
         }
+    }
+
+    /// Sends a recorded live event to the streams open now (incidents and tasks use it too).
+    pub fn publish(&self, e: LiveEvent) {
+        // Nobody listening is not an error: the journal keeps it for those who come back.
+        let _ = self.live.send(e);
     }
 
     // ---- rules ------------------------------------------------------------------------------

@@ -7,12 +7,14 @@ pub mod audit;
 mod auth;
 pub(crate) mod datasets;
 mod hub;
+pub(crate) mod incidents;
 pub(crate) mod indicators;
 mod ingest;
 mod orgs;
 pub(crate) mod reports;
 mod units;
 mod users;
+pub(crate) mod warnings;
 
 use std::sync::Arc;
 
@@ -37,6 +39,8 @@ use crate::state::AppState;
         (name = "datasets", description = "Datasets: approval, grants, quality (đúng, đủ, sạch, sống), forms"),
         (name = "indicators", description = "Monitoring indicators: catalog, targets, figures, evaluation, data requests"),
         (name = "alerts", description = "Monitoring rules, alerts and their handling, the live stream"),
+        (name = "incidents", description = "Incidents, playbooks and the agencies' tasks"),
+        (name = "warnings", description = "Public warnings: drafts, approval, CAP 1.2 and the Atom feed"),
     )
 )]
 struct ApiDoc;
@@ -127,6 +131,17 @@ pub fn router() -> (axum::Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(alerts::get))
         .routes(routes!(alerts::step))
         .routes(routes!(alerts::live))
+        .routes(routes!(incidents::list_playbooks, incidents::create_playbook))
+        .routes(routes!(incidents::put_playbook))
+        .routes(routes!(incidents::list, incidents::open))
+        .routes(routes!(incidents::get))
+        .routes(routes!(incidents::act))
+        .routes(routes!(incidents::tasks))
+        .routes(routes!(incidents::task_step))
+        .routes(routes!(warnings::list, warnings::draft))
+        .routes(routes!(warnings::public_current))
+        .routes(routes!(warnings::get, warnings::edit))
+        .routes(routes!(warnings::step))
         .split_for_parts()
 }
 

@@ -27,6 +27,26 @@ pub struct Config {
     pub demo: DemoConfig,
     pub indicators: IndicatorsConfig,
     pub reports: ReportsConfig,
+    pub warnings: WarningsConfig,
+}
+
+/// Public warnings: who they come from in CAP, and the gateway (SMS, apps) told of each.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct WarningsConfig {
+    /// CAP `sender`: the centre's address, without spaces or commas.
+    pub sender: String,
+    /// CAP `senderName`, as the people warned read it.
+    pub sender_name: String,
+}
+
+impl Default for WarningsConfig {
+    fn default() -> Self {
+        WarningsConfig {
+            sender: "ioc.laichau.gov.vn".into(),
+            sender_name: "Trung tâm Giám sát, điều hành thông minh tỉnh Lai Châu".into(),
+        }
+    }
 }
 
 /// Citizen reports: the reporter's privacy, deadlines and what the public may do.
