@@ -669,6 +669,16 @@ pub trait IncidentRepository: Send + Sync {
         at: Timestamp,
     ) -> CoreResult<Vec<crate::incidents::model::Task>>;
     async fn incident_timeline(&self, id: &str) -> CoreResult<Vec<crate::incidents::model::TimelineEntry>>;
+    /// Inserts a handover (`new`) or records its acknowledgement, only once (a Conflict when
+    /// someone acknowledged it meanwhile).
+    async fn put_handover(
+        &self,
+        handover: &crate::incidents::handover::Handover,
+        new: bool,
+        audit: &AuditEvent,
+    ) -> CoreResult<()>;
+    /// Newest first.
+    async fn list_handovers(&self, limit: i64) -> CoreResult<Vec<crate::incidents::handover::Handover>>;
 }
 
 /// Public warnings and the CAP messages that went out.

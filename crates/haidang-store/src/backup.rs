@@ -67,6 +67,7 @@ pub const TABLES: &[(&str, &str)] = &[
     ("incidents", "id"),
     ("incident_tasks", "id"),
     ("incident_timeline", "incident_id, pos"),
+    ("shift_handovers", "id"),
     ("public_warnings", "id"),
     ("cap_messages", "identifier"),
     ("citizen_report_tallies", "split, local_day, member"),

@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 use haidang_core::alerts::model::LiveEvent;
 use haidang_core::audit::AuditEvent;
+use haidang_core::incidents::handover::Handover;
 use haidang_core::incidents::model::{
     Incident, IncidentChange, IncidentFilter, Playbook, Task, TimelineEntry,
 };
@@ -296,6 +297,42 @@ impl IncidentRepository for Store {
         .await
         .map_err(db_err)?;
         rows.iter().map(task_of).collect()
+    }
+
+    async fn put_handover(&self, h: &Handover, new: bool, audit: &AuditEvent) -> CoreResult<()> {
+        let _guard = self.write_lock.lock().await;
+        let mut tx = self.begin().await?;
+        if new {
+            sqlx::query("INSERT INTO shift_handovers (id, at, acknowledged, doc) VALUES ($1,$2,0,$3)")
+                .bind(h.id.clone())
+                .bind(us(h.at))
+                .bind(encode(h)?)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        } else {
+            let done = sqlx::query(
+                "UPDATE shift_handovers SET acknowledged = 1, doc = $1 WHERE id = $2 AND acknowledged = 0",
+            )
+            .bind(encode(h)?)
+            .bind(h.id.clone())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            if done.rows_affected() == 0 {
+                return Err(CoreError::Conflict("this handover was acknowledged already".into()));
+            }
+        }
+        self.commit_audited(tx, audit).await
+    }
+
+    async fn list_handovers(&self, limit: i64) -> CoreResult<Vec<Handover>> {
+        let rows = sqlx::query("SELECT doc FROM shift_handovers ORDER BY at DESC LIMIT $1")
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(|r| decode("handover", &text(r, "doc")?)).collect()
     }
 
     async fn incident_timeline(&self, id: &str) -> CoreResult<Vec<TimelineEntry>> {

@@ -418,6 +418,10 @@ mod tests {
         (Action::ManageCitizenReports, "-AA----"),
         (Action::ApproveDeadlineExtension, "-A-----"),
         (Action::ManageReportSettings, "AA-----"),
+        (Action::ViewAlerts, "-AAAO--"),
+        (Action::HandleAlerts, "-AA----"),
+        (Action::ManageAlertRules, "-A-----"),
+        (Action::ApprovePublicWarnings, "-A-----"),
     ];
 
     #[test]

@@ -131,7 +131,7 @@ pub struct AuditQuery {
 
 /// Every action code the services record, for filters and their labels. A test checks that each
 /// code a service writes is listed here.
-pub const ACTIONS: [&str; 63] = [
+pub const ACTIONS: [&str; 93] = [
     "auth.login",
     "auth.logout",
     "auth.password_change",
@@ -195,6 +195,36 @@ pub const ACTIONS: [&str; 63] = [
     "report.escalate",
     "report.media.original",
     "report.media.redact",
+    "alert_rule.create",
+    "alert_rule.update",
+    "alert_rule.delete",
+    "alert.acknowledge",
+    "alert.verify",
+    "alert.dismiss",
+    "alert.forward",
+    "alert.incident",
+    "alert.resolve",
+    "alert.note",
+    "playbook.create",
+    "playbook.update",
+    "incident.open",
+    "incident.note",
+    "incident.check",
+    "incident.task",
+    "incident.playbook",
+    "incident.close",
+    "task.accept",
+    "task.progress",
+    "task.done",
+    "task.cancel",
+    "warning.draft",
+    "warning.edit",
+    "warning.submit",
+    "warning.approve",
+    "warning.send_back",
+    "warning.cancel",
+    "handover.create",
+    "handover.acknowledge",
 ];
 
 #[cfg(test)]

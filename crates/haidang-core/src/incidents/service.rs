@@ -537,6 +537,44 @@ impl IncidentService {
         self.get(by, &incident.id).await
     }
 
+    /// What is around the incident's place within `radius_m` (3 km by default).
+    pub async fn situation(
+        &self,
+        by: &Subject,
+        key: &str,
+        radius_m: Option<f64>,
+    ) -> CoreResult<super::situation::Situation> {
+        let d = self.get(by, key).await?;
+        let at = d
+            .incident
+            .location
+            .ok_or_else(|| CoreError::validation("location", "the incident has no place on the map"))?;
+        super::situation::around(self.alerts.hub(), by, at, radius_m.unwrap_or(3_000.0), &d.incident.units)
+            .await
+    }
+
+    /// The response measures over alerts raised (and tasks given) in [from, to): the centre
+    /// and leaders.
+    pub async fn measures(
+        &self,
+        by: &Subject,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+    ) -> CoreResult<super::measures::Measures> {
+        if !by.can_everywhere(Action::ViewAlerts) {
+            return Err(CoreError::Forbidden("the response measures".into()));
+        }
+        let filter = crate::alerts::AlertFilter {
+            raised_from: from,
+            raised_to: to,
+            limit: 100_000,
+            ..Default::default()
+        };
+        let alerts = self.repo.list_alerts(&filter).await?;
+        let tasks = self.repo.org_tasks(None, false).await?;
+        Ok(super::measures::measure(&alerts, &tasks, from, to, now()))
+    }
+
     // ---- tasks ------------------------------------------------------------------------------
 
     /// The tasks of the caller's agency (the centre: every open task), by deadline.

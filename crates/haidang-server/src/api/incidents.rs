@@ -128,6 +128,51 @@ pub async fn act(
 }
 
 #[derive(Deserialize, IntoParams, Default)]
+pub struct MeasureQuery {
+    /// From (RFC 3339), inclusive.
+    pub from: Option<String>,
+    /// To (RFC 3339), exclusive.
+    pub to: Option<String>,
+}
+
+/// Response measures: time to acknowledge, verify and close alerts (median and 90th
+/// percentile), alerts by rule, false alarms, and each agency's on-time share of tasks.
+#[utoipa::path(get, path = "/api/v1/measures/response", tag = "incidents", params(MeasureQuery),
+    responses((status = 200, body = serde_json::Value), (status = 403, body = crate::error::Problem)))]
+pub async fn measures(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Query(q): Query<MeasureQuery>,
+) -> ApiResult<Json<Value>> {
+    let from = q.from.as_deref().map(|t| super::time_param("from", t)).transpose().map_err(err(&caller))?;
+    let to = q.to.as_deref().map(|t| super::time_param("to", t)).transpose().map_err(err(&caller))?;
+    Ok(Json(json!(state.incidents.measures(&caller.subject, from, to).await.map_err(err(&caller))?)))
+}
+
+#[derive(Deserialize, IntoParams, Default)]
+pub struct SituationQuery {
+    /// Metres around the incident's place (3000 by default, at most 50000).
+    pub radius_m: Option<f64>,
+}
+
+/// The situation view: cameras, sensors with their latest readings, shelters, health stations
+/// and fire posts near the incident, nearest first, and the communes affected.
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/situation", tag = "incidents", params(("id" = String, Path), SituationQuery),
+    responses((status = 200, body = serde_json::Value), (status = 422, body = crate::error::Problem)))]
+pub async fn situation(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<SituationQuery>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(state
+        .incidents
+        .situation(&caller.subject, &id, q.radius_m)
+        .await
+        .map_err(err(&caller))?)))
+}
+
+#[derive(Deserialize, IntoParams, Default)]
 pub struct TaskQuery {
     /// Open tasks only.
     pub open: Option<bool>,
@@ -166,4 +211,49 @@ pub async fn task_step(
     JsonBody(step): JsonBody<TaskStep>,
 ) -> ApiResult<Json<Value>> {
     Ok(Json(json!(state.incidents.task_step(&caller.subject, &id, step).await.map_err(err(&caller))?)))
+}
+
+#[derive(Deserialize)]
+pub struct HandoverBody {
+    #[serde(default)]
+    pub note: String,
+}
+
+/// The shift handover log, newest first.
+#[utoipa::path(get, path = "/api/v1/handovers", tag = "incidents", responses((status = 200, body = serde_json::Value)))]
+pub async fn list_handovers(State(state): State<Arc<AppState>>, caller: Caller) -> ApiResult<Json<Value>> {
+    let repo: &dyn haidang_core::repo::Repositories = state.store.as_ref();
+    Ok(Json(json!(haidang_core::incidents::handover::list(repo, &caller.subject)
+        .await
+        .map_err(err(&caller))?)))
+}
+
+/// The outgoing operator hands over: the open alerts, incidents and overdue tasks are recorded
+/// as they are now, with the note.
+#[utoipa::path(post, path = "/api/v1/handovers", tag = "incidents", request_body = serde_json::Value,
+    responses((status = 201, body = serde_json::Value), (status = 422, body = crate::error::Problem)))]
+pub async fn hand_over(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    JsonBody(body): JsonBody<HandoverBody>,
+) -> ApiResult<Response> {
+    let repo: &dyn haidang_core::repo::Repositories = state.store.as_ref();
+    let h = haidang_core::incidents::handover::hand_over(repo, &caller.subject, &body.note)
+        .await
+        .map_err(err(&caller))?;
+    Ok((StatusCode::CREATED, Json(json!(h))).into_response())
+}
+
+/// The incoming operator acknowledges the handover (not the one who wrote it; once).
+#[utoipa::path(post, path = "/api/v1/handovers/{id}/acknowledge", tag = "incidents", params(("id" = String, Path)),
+    responses((status = 200, body = serde_json::Value), (status = 409, body = crate::error::Problem)))]
+pub async fn acknowledge_handover(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let repo: &dyn haidang_core::repo::Repositories = state.store.as_ref();
+    Ok(Json(json!(haidang_core::incidents::handover::acknowledge(repo, &caller.subject, &id)
+        .await
+        .map_err(err(&caller))?)))
 }

@@ -12,6 +12,7 @@ mod pages;
 mod portal;
 mod quality;
 mod reports;
+mod response;
 mod static_files;
 mod stats;
 
@@ -43,6 +44,12 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/reports", get(reports::queue))
         .route("/reports/statistics", get(stats::console))
         .route("/reports/{id}", get(reports::detail))
+        .route("/alerts", get(response::alerts))
+        .route("/alerts/rules", get(response::rules))
+        .route("/incidents", get(response::incidents))
+        .route("/incidents/{id}", get(response::incident))
+        .route("/tasks", get(response::tasks))
+        .route("/warnings", get(response::warnings))
         .route("/account/password", get(pages::password))
         .route("/account/totp", get(pages::totp))
         .route("/lang/{lang}", get(pages::switch_lang))
@@ -82,9 +89,11 @@ pub struct PageCtx {
     pub nav: Vec<NavItem>,
 }
 
-const NAV: [(&str, &str, &str, Action); 12] = [
+const NAV: [(&str, &str, &str, Action); 14] = [
     ("home", "/", "nav.home", Action::ViewConsole),
     ("map", "/map", "nav.map", Action::ViewConsole),
+    ("alerts", "/alerts", "nav.alerts", Action::ViewAlerts),
+    ("incidents", "/incidents", "nav.incidents", Action::ViewAlerts),
     ("reports", "/reports", "nav.reports", Action::ViewCitizenReports),
     ("indicators", "/indicators", "nav.indicators", Action::ReadData),
     ("data", "/data", "nav.data", Action::ReadData),

@@ -205,14 +205,55 @@ async fn published_rows(
 #[template(path = "portal_home.html")]
 struct HomePage {
     page: PortalCtx,
+    warnings: Vec<WarningRow>,
     reports: Vec<ReportRow>,
     tile_url: String,
     tile_attribution: String,
 }
 
+/// A public warning as the portal shows it, in the reader's language where it was written.
+pub struct WarningRow {
+    pub number: i64,
+    pub headline: String,
+    pub description: String,
+    pub instruction: String,
+    pub severity: String,
+    pub expires: String,
+    pub cap: String,
+}
+
+async fn warning_rows(state: &AppState, lang: Lang) -> Vec<WarningRow> {
+    let current = state.warnings.current().await.unwrap_or_default();
+    current
+        .iter()
+        .filter_map(|w| {
+            let p = w.published.as_ref()?;
+            let en = lang == Lang::En && !p.headline_en.is_empty();
+            let pick = |vi: &str, en_text: &str| {
+                if en && !en_text.is_empty() {
+                    en_text.to_string()
+                } else {
+                    vi.to_string()
+                }
+            };
+            Some(WarningRow {
+                number: w.number,
+                headline: pick(&p.headline_vi, &p.headline_en),
+                description: pick(&p.description_vi, &p.description_en),
+                instruction: pick(&p.instruction_vi, &p.instruction_en),
+                severity: p.severity.as_str().to_lowercase(),
+                expires: local_time(p.expires),
+                cap: w.sent.last().map(|s| format!("/cap/{}", s.identifier)).unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
 pub async fn home(State(state): State<Arc<AppState>>, PageCaller(_, lang, _): PageCaller) -> Response {
     let reports = published_rows(&state, None, 8, lang).await;
+    let warnings = warning_rows(&state, lang).await;
     render(&HomePage {
+        warnings,
         page: PortalCtx::new(lang, "portal.title_home", "/portal"),
         reports,
         tile_url: state.config.map.tile_url.clone(),

@@ -39,3 +39,12 @@ CREATE TABLE incident_timeline (
     doc TEXT NOT NULL,
     PRIMARY KEY (incident_id, pos)
 );
+
+-- The shift handover log: what the outgoing operator handed over, and who took it.
+CREATE TABLE shift_handovers (
+    id TEXT PRIMARY KEY,
+    at BIGINT NOT NULL,
+    acknowledged BIGINT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX shift_handovers_by_at ON shift_handovers (at);

@@ -35,6 +35,8 @@ async fn navigation_and_pages_follow_the_role() {
             &[
                 "home",
                 "map",
+                "alerts",
+                "incidents",
                 "reports",
                 "indicators",
                 "data",
@@ -48,13 +50,27 @@ async fn navigation_and_pages_follow_the_role() {
         ),
         (
             "operator",
-            &["home", "map", "reports", "indicators", "data", "datasets", "quality", "entities", "orgs"],
+            &[
+                "home",
+                "map",
+                "alerts",
+                "incidents",
+                "reports",
+                "indicators",
+                "data",
+                "datasets",
+                "quality",
+                "entities",
+                "orgs",
+            ],
         ),
         (
             "leader",
             &[
                 "home",
                 "map",
+                "alerts",
+                "incidents",
                 "reports",
                 "indicators",
                 "data",
@@ -67,7 +83,19 @@ async fn navigation_and_pages_follow_the_role() {
         ),
         (
             "officer",
-            &["home", "map", "reports", "indicators", "data", "datasets", "quality", "entities", "orgs"],
+            &[
+                "home",
+                "map",
+                "alerts",
+                "incidents",
+                "reports",
+                "indicators",
+                "data",
+                "datasets",
+                "quality",
+                "entities",
+                "orgs",
+            ],
         ),
         ("auditor", &["home", "map", "orgs", "users", "audit"]),
     ];

@@ -111,6 +111,35 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/reports/{id}/media"),
     ("get", "/api/v1/reports/{id}/media/{media}"),
     ("post", "/api/v1/reports/{id}/media/{media}/redact"),
+    ("get", "/api/v1/alert-rules"),
+    ("post", "/api/v1/alert-rules"),
+    ("get", "/api/v1/alert-rules/{id}"),
+    ("put", "/api/v1/alert-rules/{id}"),
+    ("delete", "/api/v1/alert-rules/{id}"),
+    ("get", "/api/v1/alerts"),
+    ("get", "/api/v1/alerts/{id}"),
+    ("post", "/api/v1/alerts/{id}/steps"),
+    ("get", "/api/v1/live"),
+    ("get", "/api/v1/playbooks"),
+    ("post", "/api/v1/playbooks"),
+    ("put", "/api/v1/playbooks/{id}"),
+    ("get", "/api/v1/incidents"),
+    ("post", "/api/v1/incidents"),
+    ("get", "/api/v1/incidents/{id}"),
+    ("post", "/api/v1/incidents/{id}/actions"),
+    ("get", "/api/v1/incidents/{id}/situation"),
+    ("get", "/api/v1/measures/response"),
+    ("get", "/api/v1/handovers"),
+    ("post", "/api/v1/handovers"),
+    ("post", "/api/v1/handovers/{id}/acknowledge"),
+    ("get", "/api/v1/tasks"),
+    ("post", "/api/v1/tasks/{id}/steps"),
+    ("get", "/api/v1/warnings"),
+    ("post", "/api/v1/warnings"),
+    ("get", "/api/v1/public/warnings"),
+    ("get", "/api/v1/warnings/{id}"),
+    ("put", "/api/v1/warnings/{id}"),
+    ("post", "/api/v1/warnings/{id}/steps"),
 ];
 
 #[tokio::test]
@@ -203,6 +232,7 @@ const PUBLIC_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/report-categories"),
     ("get", "/api/v1/public/reports"),
     ("get", "/api/v1/public/statistics"),
+    ("get", "/api/v1/public/warnings"),
 ];
 
 /// A literal such as "/api/v1/users/" used to build links is not a route itself.

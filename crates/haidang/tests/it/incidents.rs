@@ -91,6 +91,22 @@ async fn a_verified_river_alert_becomes_an_incident_whose_playbook_tasks_the_age
         .await;
         assert_eq!(s, 409);
 
+        // The situation around the gauge: the camera at the bridge and the shelter nearby.
+        let (s, sit) =
+            get(&operator, &app, &format!("/api/v1/incidents/SC-{number}/situation?radius_m=5000")).await;
+        assert_eq!(s, 200, "{sit}");
+        let near: Vec<&str> =
+            sit["nearby"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap()).collect();
+        assert_eq!(near.first(), Some(&"urn:ngsi-ld:FloodMonitoring:tv-nam-na"), "nearest first: {near:?}");
+        assert!(near.contains(&"urn:ngsi-ld:Camera:cam-cau-nam-na"), "{near:?}");
+        assert!(near.contains(&"urn:ngsi-ld:PointOfInterest:sotan-pa-tan"), "{near:?}");
+        let gauge = &sit["nearby"][0];
+        assert!(gauge["reading"].as_str().unwrap_or_default().contains("currentLevel 188.9"), "{gauge}");
+        assert_eq!(sit["communes"], json!(["03503"]));
+        let (s, _) =
+            get(&operator, &app, &format!("/api/v1/incidents/SC-{number}/situation?radius_m=900000")).await;
+        assert_eq!(s, 422, "a radius past 50 km is refused");
+
         // The department sees its task, and only its own; it accepts, reports, finishes.
         let officer = app.signed_in("officer").await;
         let (_, mine) = get(&officer, &app, "/api/v1/tasks").await;
@@ -156,6 +172,17 @@ async fn a_verified_river_alert_becomes_an_incident_whose_playbook_tasks_the_age
         assert_eq!(kinds.last(), Some(&"close"));
         let (s, _) = post(&operator, &app, &path, json!({"kind": "note", "text": "x"})).await;
         assert_eq!(s, 409, "a closed incident takes nothing more");
+
+        // The measures: the alert was verified, the department finished on time, the rest were cancelled.
+        let (s, m) = get(&app.signed_in("leader").await, &app, "/api/v1/measures/response").await;
+        assert_eq!(s, 200, "{m}");
+        assert_eq!(m["by_rule"]["tv-nam-na-nguy-hiem"], json!(1), "{m}");
+        assert_eq!(m["to_verify"]["count"], json!(1));
+        assert!(m["to_verify"]["median_minutes"].as_f64().unwrap() < 5.0);
+        let dept = m["agencies"].as_array().unwrap().iter().find(|a| a["done"] == json!(1)).unwrap();
+        assert_eq!(dept["on_time_share"], json!(1.0), "{dept}");
+        let (s, _) = get(&officer, &app, "/api/v1/measures/response").await;
+        assert_eq!(s, 403);
         app.stop().await;
     }
 }
@@ -215,6 +242,24 @@ async fn playbooks_naming_unknown_agencies_are_refused_and_overdue_tasks_are_esc
         assert!(detail["timeline"].as_array().unwrap().iter().any(|e| e["kind"] == "escalation"));
         let (_, tasks) = get(&operator, &app, "/api/v1/tasks").await;
         assert_eq!(tasks[0]["overdue"], json!(true));
+
+        // The shift hands over: the open incident and the overdue task are in the log; the
+        // incoming supervisor acknowledges it, once.
+        let (s, h) =
+            post(&operator, &app, "/api/v1/handovers", json!({"note": "Đèn giao lộ chờ Sở Xây dựng"})).await;
+        assert_eq!(s, 201, "{h}");
+        let kinds: Vec<&str> =
+            h["matters"].as_array().unwrap().iter().map(|m| m["kind"].as_str().unwrap()).collect();
+        assert!(kinds.contains(&"incident") && kinds.contains(&"task"), "{kinds:?}");
+        let hid = h["id"].as_str().unwrap();
+        let (s, _) = post(&operator, &app, &format!("/api/v1/handovers/{hid}/acknowledge"), json!({})).await;
+        assert_eq!(s, 409, "the outgoing operator does not acknowledge their own handover");
+        let (s, h) =
+            post(&supervisor, &app, &format!("/api/v1/handovers/{hid}/acknowledge"), json!({})).await;
+        assert_eq!((s, h["acknowledged_by"].as_str()), (200, Some("supervisor")), "{h}");
+        let (s, _) =
+            post(&supervisor, &app, &format!("/api/v1/handovers/{hid}/acknowledge"), json!({})).await;
+        assert_eq!(s, 409);
         app.stop().await;
     }
 }

@@ -14,6 +14,7 @@ mod browser_portal;
 mod browser_report_stats;
 mod browser_report_walk;
 mod browser_reports;
+mod browser_response;
 mod cli;
 mod console;
 mod crash;

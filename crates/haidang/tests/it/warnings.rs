@@ -116,6 +116,11 @@ async fn a_warning_goes_out_only_when_approved_and_is_published_in_cap_and_the_a
         let first = w["sent"][0]["identifier"].as_str().unwrap().to_string();
 
         // The portal, the CAP document and the feed all have it.
+        let (_, _, portal) = text(&public, &app, "/portal").await;
+        assert!(
+            portal.contains("Cảnh báo lũ quét và sạt lở đất tại xã Pa Tần"),
+            "the portal's home shows it"
+        );
         let (_, out) = get(&public, &app, "/api/v1/public/warnings").await;
         assert_eq!(out[0]["headline"], "Cảnh báo lũ quét và sạt lở đất tại xã Pa Tần");
         let (s, ct, xml) = text(&public, &app, &format!("/cap/{first}")).await;
