@@ -65,6 +65,8 @@ pub enum Command {
     BenchIndicators(IndicatorBenchArgs),
     /// Load test of citizen reports: intake through the API, statistics at full size.
     BenchReports(ReportBenchArgs),
+    /// Load test of the alert path: rules in force, updates, alerts on the live stream.
+    BenchAlerts(AlertBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -366,6 +368,34 @@ pub struct ReportBenchArgs {
     /// Statistics requests of each grouping to time (0 for none).
     #[arg(long, default_value_t = 20)]
     pub stats_queries: usize,
+    /// The server's process id, to report its peak memory (Linux /proc).
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct AlertBenchArgs {
+    /// Base URL of a running server started with --demo.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// Account to sign in with (one that writes data and rules: supervisor).
+    #[arg(long, default_value = "supervisor")]
+    pub username: String,
+    /// Password (read from standard input when absent).
+    #[arg(long)]
+    pub password: Option<String>,
+    /// Sensors to seed and update.
+    #[arg(long, default_value_t = 10_000)]
+    pub sensors: usize,
+    /// Rules to put in force, one per sensor.
+    #[arg(long, default_value_t = 10_000)]
+    pub rules: usize,
+    /// Single-attribute updates to send while the probe runs.
+    #[arg(long, default_value_t = 200_000)]
+    pub updates: usize,
+    /// Connections sending updates.
+    #[arg(long, default_value_t = 64)]
+    pub connections: usize,
     /// The server's process id, to report its peak memory (Linux /proc).
     #[arg(long)]
     pub server_pid: Option<u32>,

@@ -3,6 +3,7 @@
 //! code.
 
 pub mod bench;
+pub mod bench_alerts;
 pub mod bench_indicators;
 pub mod bench_ingest;
 pub mod bench_mqtt;

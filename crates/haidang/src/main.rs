@@ -68,6 +68,7 @@ fn main() -> ExitCode {
             Command::BenchMqtt(args) => haidang::bench_mqtt::run(args).await,
             Command::BenchIndicators(args) => haidang::bench_indicators::run(args).await,
             Command::BenchReports(args) => haidang::bench_reports::run(args).await,
+            Command::BenchAlerts(args) => haidang::bench_alerts::run(args).await,
             Command::PrintDefaultConfig => Ok(()),
         }
     });
