@@ -23,11 +23,19 @@ pub struct Follower {
     cursor: Option<i64>,
     windows_read: Option<Instant>,
     ticked: Option<Instant>,
+    /// The IRI of the Smart Data Models `Alert` type.
+    alert_type: String,
 }
 
 impl Follower {
     pub fn new(svc: Arc<AlertService>) -> Follower {
-        Follower { svc, cursor: None, windows_read: None, ticked: None }
+        Follower {
+            svc,
+            cursor: None,
+            windows_read: None,
+            ticked: None,
+            alert_type: crate::hub::service::type_iri("Alert"),
+        }
     }
 
     /// Judges what was committed since the last run (a few pages at most) and, when due, reads
@@ -59,6 +67,17 @@ impl Follower {
         for _ in 0..PAGES_PER_RUN {
             let page = repo.entity_changes(cursor, PAGE).await?;
             let Some(last) = page.last().map(|r| r.seq) else { break };
+            // Other systems' alerts, as SDM `Alert` entities, become alerts of their own.
+            for r in page.iter().filter(|r| r.change.op != "delete") {
+                if self
+                    .svc
+                    .hub()
+                    .summary_of(&r.change.entity_id)
+                    .is_some_and(|s| s.types.iter().any(|t| *t == self.alert_type))
+                {
+                    self.svc.external(&r.change.entity_id).await?;
+                }
+            }
             let observations: Vec<_> = page
                 .iter()
                 .filter(|r| r.change.op != "delete")

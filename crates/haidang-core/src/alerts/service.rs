@@ -13,7 +13,7 @@ use tokio::sync::broadcast;
 use super::engine::{Engine, Observation, Signal};
 use super::model::{Alert, AlertChange, AlertFilter, AlertState, AlertStep, LiveEvent, StoredRule};
 use super::process::AlertAction;
-use super::rule::{Condition, Rule};
+use super::rule::{Condition, Rule, Severity};
 use super::watch::Outcome;
 use crate::accounts::{Action, Subject};
 use crate::audit::{AuditEvent, Outcome as AuditOutcome};
@@ -584,6 +584,95 @@ impl AlertService {
         }
         self.told(event);
         Ok(alert)
+    }
+
+    /// Alerts other systems send as Smart Data Models `Alert` entities (camera analytics, a
+    /// neighbouring province's platform): each entity is one alert, updated as it changes.
+    pub(crate) async fn external(&self, entity_id: &str) -> CoreResult<()> {
+        let found = self.hub.entities_now(&[entity_id.to_string()]).await?;
+        let Some(e) = found.get(entity_id) else { return Ok(()) };
+        let core = ActiveContext::core();
+        let text = |name: &str| -> Option<String> {
+            let i = e.attrs.get(&core.expand(name))?.first()?;
+            match &i.content {
+                Value::String(s) => Some(s.clone()),
+                Value::Array(items) => items.first().and_then(Value::as_str).map(str::to_string),
+                _ => None,
+            }
+        };
+        // SDM's five levels onto CAP's four.
+        let severity = match text("severity").as_deref() {
+            Some("critical") => Severity::Extreme,
+            Some("high") => Severity::Severe,
+            Some("medium") => Severity::Moderate,
+            _ => Severity::Minor,
+        };
+        let kind = text("subCategory").or_else(|| text("category")).unwrap_or_else(|| "external".into());
+        let title = text("description").unwrap_or_else(|| kind.clone());
+        let source = text("alertSource");
+        let key = format!("external:{entity_id}");
+        let at = now();
+        let existing = self.open.lock().unwrap_or_else(poisoned).get(&key).cloned();
+        let change = match existing {
+            Some(mut a) => {
+                if a.title == title && a.severity == severity && a.kind == kind {
+                    return Ok(());
+                }
+                a.title = title;
+                a.severity = severity;
+                a.kind = kind;
+                a.updated_at = at;
+                AlertChange {
+                    alert: a,
+                    new: false,
+                    steps: vec![],
+                    live: Some("alert.updated".into()),
+                    audit: None,
+                }
+            }
+            None => {
+                let alert = Alert {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    number: 0,
+                    dedup_key: key,
+                    rule_id: None,
+                    title,
+                    kind,
+                    severity,
+                    state: AlertState::New,
+                    source: source.map_or_else(|| "external".to_string(), |s| format!("external:{s}")),
+                    entity_id: Some(entity_id.to_string()),
+                    entity_type: Some("Alert".into()),
+                    units: self.hub.place_of(entity_id).map(|p| p.units).unwrap_or_default(),
+                    location: point_of(e),
+                    attribute: None,
+                    value: None,
+                    peak: None,
+                    raised_at: at,
+                    updated_at: at,
+                    occurrences: 1,
+                    condition_active: true,
+                    notify: Vec::new(),
+                    forwarded_to: None,
+                    forward_due: None,
+                    incident_id: None,
+                    reason: None,
+                    acknowledged_at: None,
+                    verified_at: None,
+                    closed_at: None,
+                    version: 1,
+                };
+                let first = step(&alert, "raise", alert.source.as_str(), AlertState::New, None, "");
+                AlertChange {
+                    alert,
+                    new: true,
+                    steps: vec![first],
+                    live: Some("alert.raised".into()),
+                    audit: None,
+                }
+            }
+        };
+        self.write(change).await.map(|_| ())
     }
 
     // ---- the operators' side ----------------------------------------------------------------

@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use haidang_core::repo::OrgRepository;
 use jiff::{SignedDuration, Timestamp};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -329,6 +330,59 @@ async fn a_rule_saved_is_in_force_at_once_and_a_rule_that_cannot_be_evaluated_is
         let res =
             send(&supervisor, &app, Method::DELETE, "/api/v1/alert-rules/song-suoi-tren-300", None).await;
         assert_eq!(problem_code(res).await.0, 404);
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn an_alert_entity_from_a_cameras_analytics_becomes_an_alert_and_its_changes_move_it() {
+    for backend in backends() {
+        let app = alerts_app(backend).await;
+        let operator = app.signed_in("operator").await;
+        let mut live = Stream::open(&operator, &app, None).await;
+        let org = app.state.store.get_org_by_code("cong-an").await.unwrap().unwrap();
+        let police = haidang::demo_stations::provider_subject(&org.id, "cong-an");
+        let ctx = haidang_core::hub::contexts::core_arc();
+        let write = |severity: &str| {
+            let body = json!({
+                "id": "urn:ngsi-ld:Alert:cam-o-quy-ho:20261203-01", "type": "Alert",
+                "category": {"type": "Property", "value": "traffic"},
+                "subCategory": {"type": "Property", "value": "carAccident"},
+                "severity": {"type": "Property", "value": severity},
+                "description": {"type": "Property", "value": "Camera đèo Ô Quy Hồ: xe khách va chạm xe tải, ùn tắc hai chiều"},
+                "alertSource": {"type": "Property", "value": "urn:ngsi-ld:Camera:cam-o-quy-ho"},
+                "dateIssued": {"type": "Property", "value": "2026-12-03T08:00:00Z"},
+                "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [103.78, 22.35]}},
+            });
+            let e = haidang_core::hub::entity::parse_entity(&body).unwrap().map_names(&|x| ctx.expand(x));
+            vec![haidang_core::hub::ops::EntityOp::Ingest(e)]
+        };
+        for r in app.state.hub.write(&police, "entity.ingest", write("high"), ctx.clone()).await.unwrap() {
+            r.unwrap();
+        }
+        let raised = live
+            .until(
+                "alert.raised",
+                |a| a["source"].as_str().is_some_and(|s| s.starts_with("external")),
+                Duration::from_secs(10),
+            )
+            .await;
+        let a = raised.data["data"].clone();
+        assert_eq!(a["severity"], "severe", "SDM 'high' is CAP 'severe': {a}");
+        assert_eq!(a["kind"], "carAccident");
+        assert_eq!(a["title"], "Camera đèo Ô Quy Hồ: xe khách va chạm xe tải, ùn tắc hai chiều");
+        assert_eq!(a["location"], json!([103.78, 22.35]));
+        // The analytics raise its severity: the same alert moves.
+        for r in app.state.hub.write(&police, "entity.ingest", write("critical"), ctx.clone()).await.unwrap()
+        {
+            r.unwrap();
+        }
+        let moved = live.until("alert.updated", |x| x["id"] == a["id"], Duration::from_secs(10)).await;
+        assert_eq!(moved.data["data"]["severity"], "extreme");
+        let (_, list) = get(&operator, &app, "/api/v1/alerts?state=open").await;
+        let external: Vec<&Value> =
+            list.as_array().unwrap().iter().filter(|x| x["entity_type"] == "Alert").collect();
+        assert_eq!(external.len(), 1, "one alert per Alert entity");
         app.stop().await;
     }
 }
