@@ -21,6 +21,8 @@ pub struct Observation {
     /// The units it lies in (commune, province).
     pub units: Vec<String>,
     pub at: Option<Timestamp>,
+    /// Where it is, [longitude, latitude], when the change (or the entity) says.
+    pub point: Option<[f64; 2]>,
     /// The numeric attributes it carries, by name.
     pub values: HashMap<String, f64>,
 }
@@ -174,7 +176,13 @@ impl Engine {
                 }
                 continue;
             }
-            let outcome = watch.observe(&rule.condition, at, value);
+            let outcome = match &rule.condition {
+                Condition::Geofence { .. } => match rule.condition.breached(o.point, &o.units) {
+                    Some(b) => watch.place(at, b),
+                    None => Outcome::Quiet,
+                },
+                c => watch.observe(c, at, value),
+            };
             if outcome != Outcome::Quiet {
                 out.push(Signal {
                     dedup_key: format!("{id}:{}", o.entity_id),
@@ -244,8 +252,40 @@ mod tests {
             dataset: Some("muc-nuoc".into()),
             units: vec![unit.into(), "12".into()],
             at: Some(at(minutes)),
+            point: None,
             values: [("currentLevel".to_string(), level)].into_iter().collect(),
         }
+    }
+
+    #[test]
+    fn a_vehicle_entering_an_area_raises_and_leaving_it_clears() {
+        let mut e = Engine::default();
+        let quiet = HashSet::new();
+        // The area around Ô Quy Hồ pass, closed to heavy vehicles in the storm.
+        let ring = vec![[103.70, 22.30], [103.85, 22.30], [103.85, 22.40], [103.70, 22.40]];
+        let cond = Condition::Geofence { unit: None, polygon: Some(ring), inside: true };
+        e.put(rule("deo", cond, Scope { entity_type: "Vehicle".into(), ..Scope::default() }));
+        let truck = |minutes: i64, lon: f64, lat: f64| Observation {
+            entity_id: "xe-25C-01234".into(),
+            entity_type: "Vehicle".into(),
+            at: Some(at(minutes)),
+            point: Some([lon, lat]),
+            ..Observation::default()
+        };
+        assert!(e.observe(&truck(0, 103.50, 22.35), at(0), &quiet).is_empty(), "outside: nothing");
+        let s = e.observe(&truck(1, 103.78, 22.35), at(1), &quiet);
+        assert_eq!(s[0].outcome, Outcome::Raise(None), "entered");
+        assert!(e.observe(&truck(2, 103.80, 22.36), at(2), &quiet).is_empty(), "still inside: one alert");
+        assert_eq!(e.observe(&truck(3, 103.95, 22.36), at(3), &quiet)[0].outcome, Outcome::Clear);
+        // Leaving a commune: raised while outside it.
+        let leave = Condition::Geofence { unit: Some("03503".into()), polygon: None, inside: false };
+        e.put(rule("o-lai", leave, Scope { entity_type: "Vehicle".into(), ..Scope::default() }));
+        let mut o = truck(4, 103.0, 22.0);
+        o.units = vec!["03503".into()];
+        assert!(e.observe(&o, at(4), &quiet).iter().all(|s| s.dedup_key != "o-lai:xe-25C-01234"));
+        o.units = vec!["03388".into()];
+        o.at = Some(at(5));
+        assert!(e.observe(&o, at(5), &quiet).iter().any(|s| s.dedup_key == "o-lai:xe-25C-01234"));
     }
 
     fn above(level: f64) -> Condition {

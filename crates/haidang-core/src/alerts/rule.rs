@@ -62,6 +62,17 @@ pub enum Condition {
     },
     /// No update from the entity for `minutes`.
     Missing { minutes: u32 },
+    /// The entity is inside (`inside: true`, it entered) or outside (`inside: false`, it left)
+    /// an area: a unit (commune or province code) or a drawn polygon, [longitude, latitude]
+    /// points as GeoJSON has them.
+    Geofence {
+        #[serde(default)]
+        unit: Option<String>,
+        #[serde(default)]
+        polygon: Option<Vec<[f64; 2]>>,
+        #[serde(default = "yes")]
+        inside: bool,
+    },
 }
 
 impl Condition {
@@ -71,8 +82,25 @@ impl Condition {
             Condition::Threshold { attribute, .. } | Condition::RateOfChange { attribute, .. } => {
                 Some(attribute)
             }
-            Condition::Missing { .. } => None,
+            Condition::Missing { .. } | Condition::Geofence { .. } => None,
         }
+    }
+
+    /// Whether an entity at `point`, lying in `units`, is where the condition raises.
+    pub fn breached(&self, point: Option<[f64; 2]>, units: &[String]) -> Option<bool> {
+        let Condition::Geofence { unit, polygon, inside } = self else { return None };
+        let within = match (unit, polygon) {
+            (Some(code), _) => units.contains(code),
+            (None, Some(ring)) => {
+                use geo::Contains;
+                let p = point?;
+                let area =
+                    geo::Polygon::new(ring.iter().map(|c| geo::Coord { x: c[0], y: c[1] }).collect(), vec![]);
+                area.contains(&geo::Point::new(p[0], p[1]))
+            }
+            (None, None) => return None,
+        };
+        Some(within == *inside)
     }
 }
 
@@ -187,6 +215,43 @@ impl Rule {
                     return Err(CoreError::validation("condition.per_minutes", "from 1 to 1440"));
                 }
             }
+            Condition::Geofence { unit, polygon, .. } => match (unit, polygon) {
+                (Some(_), Some(_)) | (None, None) => {
+                    return Err(CoreError::validation("condition", "give a unit or a polygon, not both"))
+                }
+                (Some(code), None) => {
+                    if !(code.len() == 2 || code.len() == 5) || !code.chars().all(|c| c.is_ascii_digit()) {
+                        return Err(CoreError::validation(
+                            "condition.unit",
+                            format!("'{code}' is not a province or commune code"),
+                        ));
+                    }
+                }
+                (None, Some(ring)) => {
+                    let mut distinct: Vec<[f64; 2]> = Vec::new();
+                    for p in ring {
+                        if !(p[0].is_finite()
+                            && p[1].is_finite()
+                            && (-180.0..=180.0).contains(&p[0])
+                            && (-90.0..=90.0).contains(&p[1]))
+                        {
+                            return Err(CoreError::validation(
+                                "condition.polygon",
+                                "longitude and latitude out of range",
+                            ));
+                        }
+                        if !distinct.contains(p) {
+                            distinct.push(*p);
+                        }
+                    }
+                    if distinct.len() < 3 {
+                        return Err(CoreError::validation(
+                            "condition.polygon",
+                            "an area needs three corners at least",
+                        ));
+                    }
+                }
+            },
             Condition::Missing { minutes } => {
                 if *minutes == 0 || u64::from(*minutes) * 60 > MAX_SECS {
                     return Err(CoreError::validation("condition.minutes", "from 1 to 1440"));
@@ -236,6 +301,23 @@ mod tests {
         let json = serde_json::to_value(&rule).unwrap();
         assert_eq!(json["condition"]["kind"], "threshold");
         assert_eq!(serde_json::from_value::<Rule>(json).unwrap(), rule);
+    }
+
+    #[test]
+    fn a_geofence_needs_one_area_that_can_hold_a_point() {
+        let mut r = river_rule();
+        r.condition = Condition::Geofence {
+            unit: None,
+            polygon: Some(vec![[103.7, 22.3], [103.8, 22.3]]),
+            inside: true,
+        };
+        assert_eq!(refused_field(&r, None), "condition.polygon");
+        r.condition = Condition::Geofence { unit: Some("Pa Tần".into()), polygon: None, inside: true };
+        assert_eq!(refused_field(&r, None), "condition.unit");
+        r.condition = Condition::Geofence { unit: None, polygon: None, inside: true };
+        assert_eq!(refused_field(&r, None), "condition");
+        r.condition = Condition::Geofence { unit: Some("03503".into()), polygon: None, inside: false };
+        assert!(r.check(None).is_ok());
     }
 
     #[test]

@@ -81,7 +81,7 @@ fn expanded(rule: &Rule) -> Rule {
         Condition::Threshold { attribute, .. } | Condition::RateOfChange { attribute, .. } => {
             *attribute = core.expand(attribute);
         }
-        Condition::Missing { .. } => {}
+        Condition::Missing { .. } | Condition::Geofence { .. } => {}
     }
     r
 }
@@ -330,6 +330,7 @@ impl AlertService {
         }
         let mut o = self.placed(&e.id, e.types.first().cloned().unwrap_or_default());
         o.values = values;
+        o.point = point_of(e);
         o.at = Some(at.or(e.modified_at).unwrap_or(default_at));
         o
     }
@@ -354,6 +355,10 @@ impl AlertService {
             }
         }
         o.at = Some(observed.unwrap_or(at));
+        o.point = map.get(&ActiveContext::core().expand("location")).and_then(|l| {
+            let c = l.get("value")?.get("coordinates")?;
+            Some([c.get(0)?.as_f64()?, c.get(1)?.as_f64()?])
+        });
         Some(o)
     }
 
@@ -366,6 +371,7 @@ impl AlertService {
             dataset: place.datasets.first().and_then(|n| catalog.get(*n)).map(|d| d.id.clone()),
             units: place.units,
             at: None,
+            point: None,
             values: HashMap::new(),
         }
     }

@@ -85,9 +85,19 @@ impl Watch {
                     (false, false) => Outcome::Quiet,
                 }
             }
-            // A reading without the attribute's number: nothing to judge.
-            (_, None) => Outcome::Quiet,
+            // A reading without the attribute's number: nothing to judge. A geofence is judged
+            // by its place (`place`), not by a value.
+            (_, None) | (Condition::Geofence { .. }, _) => Outcome::Quiet,
         }
+    }
+
+    /// A geofence's state for a reading at `at`: raised while `breached`.
+    pub fn place(&mut self, at: Timestamp, breached: bool) -> Outcome {
+        if self.last_seen.is_some_and(|last| at < last) {
+            return Outcome::Quiet;
+        }
+        self.last_seen = Some(at);
+        self.settle(breached, at, None)
     }
 
     /// The clock at `now`, for missing data: raised once the entity has been silent for the
