@@ -82,6 +82,9 @@ pub async fn run_alert_follower(state: Arc<AppState>, mut stop: tokio::sync::wat
             }
         };
         if *stop.borrow() {
+            if let Err(e) = follower.save_cursor(true).await {
+                tracing::warn!(error = %e, "cannot save the alert follower's cursor; some changes will be judged again");
+            }
             return;
         }
         tokio::select! {
@@ -92,7 +95,10 @@ pub async fn run_alert_follower(state: Arc<AppState>, mut stop: tokio::sync::wat
     }
 }
 
-/// Escalates incident tasks past their deadline, every 30 seconds.
+/// Days the live events journal keeps.
+const LIVE_KEEP_DAYS: i64 = 30;
+
+/// Escalates incident tasks past their deadline, every 30 seconds, and prunes the live journal.
 pub async fn run_incident_upkeep(state: Arc<AppState>) {
     let mut every = tokio::time::interval(Duration::from_secs(30));
     loop {
@@ -101,6 +107,11 @@ pub async fn run_incident_upkeep(state: Arc<AppState>) {
             Ok(0) => {}
             Ok(n) => tracing::info!(tasks = n, "overdue incident tasks escalated"),
             Err(e) => tracing::warn!(error = %e, "cannot escalate overdue incident tasks yet; will retry"),
+        }
+        // The live journal keeps a month: enough for any console to come back to.
+        let before = haidang_core::time::now() - jiff::SignedDuration::from_hours(LIVE_KEEP_DAYS * 24);
+        if let Err(e) = state.alerts.repo().prune_live_events(before).await {
+            tracing::warn!(error = %e, "cannot prune the live events journal yet; will retry");
         }
     }
 }

@@ -94,7 +94,8 @@
     document.body.setAttribute("data-bell", String(Date.now()));
   }
   function alertStep(a, body) {
-    body.version = a.version;
+    // The state seen, not the version: the engine moves a rising river's value every few seconds.
+    body.expected_state = a.state;
     return api("POST", "/api/v1/alerts/" + encodeURIComponent(a.id) + "/steps", body).then(function (r) { after(r, loadAlerts); });
   }
   function renderAlerts() {

@@ -165,7 +165,7 @@ impl AlertRepository for Store {
             alert.version = 1;
             sqlx::query(
                 "INSERT INTO alerts (id, number, dedup_key, open_key, rule_id, state, severity, raised_at, \
-                 updated_at, version, doc) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+                 updated_at, version, doc, forwarded_to) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
             )
             .bind(alert.id.clone())
             .bind(alert.number)
@@ -178,6 +178,7 @@ impl AlertRepository for Store {
             .bind(us(alert.updated_at))
             .bind(alert.version)
             .bind(encode(&alert)?)
+            .bind(alert.forwarded_to.clone())
             .execute(&mut *tx)
             .await
             .map_err(|e| match db_err(e) {
@@ -189,7 +190,7 @@ impl AlertRepository for Store {
         } else {
             let done = sqlx::query(
                 "UPDATE alerts SET open_key = $1, state = $2, severity = $3, updated_at = $4, version = $5, \
-                 doc = $6 WHERE id = $7 AND version = $8",
+                 doc = $6, forwarded_to = $9 WHERE id = $7 AND version = $8",
             )
             .bind(open_key)
             .bind(alert.state.as_str())
@@ -199,6 +200,7 @@ impl AlertRepository for Store {
             .bind(encode(&alert)?)
             .bind(alert.id.clone())
             .bind(alert.version - 1)
+            .bind(alert.forwarded_to.clone())
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -286,7 +288,8 @@ impl AlertRepository for Store {
         let states: Vec<String> = f.states.iter().map(|s| format!("'{}'", s.as_str())).collect();
         let sql = format!(
             "SELECT doc FROM alerts WHERE {} ($1 IS NULL OR rule_id = $1) AND ($2 IS NULL OR raised_at >= $2) \
-             AND ($3 IS NULL OR raised_at < $3) ORDER BY number DESC LIMIT $4 OFFSET $5",
+             AND ($3 IS NULL OR raised_at < $3) AND ($6 IS NULL OR forwarded_to = $6) \
+             ORDER BY number DESC LIMIT $4 OFFSET $5",
             if states.is_empty() { String::new() } else { format!("state IN ({}) AND", states.join(",")) }
         );
         let q = sqlx::query(&sql)
@@ -294,14 +297,10 @@ impl AlertRepository for Store {
             .bind(f.raised_from.map(us))
             .bind(f.raised_to.map(us))
             .bind(if f.limit > 0 { f.limit } else { 100 })
-            .bind(f.offset.max(0));
+            .bind(f.offset.max(0))
+            .bind(f.forwarded_to.clone());
         let rows = q.fetch_all(&self.pool).await.map_err(db_err)?;
-        let mut out: Vec<Alert> = rows.iter().map(alert_of).collect::<CoreResult<_>>()?;
-        // Few alerts are forwarded; the agency's filter reads the document.
-        if let Some(org) = &f.forwarded_to {
-            out.retain(|a| a.forwarded_to.as_ref() == Some(org));
-        }
-        Ok(out)
+        rows.iter().map(alert_of).collect()
     }
 
     async fn alert_steps(&self, id: &str) -> CoreResult<Vec<AlertStep>> {
@@ -322,6 +321,18 @@ impl AlertRepository for Store {
                 .await
                 .map_err(db_err)?;
         rows.iter().map(live_of).collect()
+    }
+
+    async fn prune_live_events(&self, before: jiff::Timestamp) -> CoreResult<u64> {
+        let _guard = self.write_lock.lock().await;
+        let done = sqlx::query(
+            "DELETE FROM live_events WHERE at < $1 AND seq < (SELECT COALESCE(MAX(seq), 0) FROM live_events)",
+        )
+        .bind(us(before))
+        .execute(&self.writes)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected())
     }
 
     async fn live_head(&self) -> CoreResult<i64> {

@@ -134,6 +134,23 @@ impl Engine {
         }
     }
 
+    /// The entity was heard at `at` (a rule's first look at a station for missing data): the
+    /// clock counts from then, nothing is judged.
+    pub fn hear(&mut self, rule_id: &str, entity_id: &str, at: Timestamp) {
+        if self.rules.contains_key(rule_id) {
+            let watch = self.watches.entry((rule_id.to_string(), entity_id.to_string())).or_default();
+            if watch.last_seen.is_none_or(|last| last < at) {
+                watch.last_seen = Some(at);
+            }
+        }
+    }
+
+    /// Forgets a watch: its alert could not be written, so the next reading judges afresh
+    /// (and raises again) rather than finding it already raised.
+    pub fn forget(&mut self, rule_id: &str, entity_id: &str) {
+        self.watches.remove(&(rule_id.to_string(), entity_id.to_string()));
+    }
+
     /// Whether any rule may scope entities of this type or this entity (most readings have
     /// none: the follower skips them before reading their values).
     pub fn watches(&self, entity_id: &str, entity_type: &str) -> bool {

@@ -17,6 +17,10 @@ const PAGE: i64 = 2000;
 const PAGES_PER_RUN: usize = 10;
 const WINDOWS_EVERY: Duration = Duration::from_secs(30);
 const TICK_EVERY: Duration = Duration::from_secs(5);
+/// The cursor is saved at most this often: each save is a commit, and under a busy hub a save
+/// per wake-up would take the writer's turn hundreds of times a second. After a crash up to
+/// this much is judged again, which moves nothing (an open alert's key takes a raise as news).
+const SAVE_EVERY: Duration = Duration::from_secs(1);
 
 pub struct Follower {
     svc: Arc<AlertService>,
@@ -25,6 +29,9 @@ pub struct Follower {
     ticked: Option<Instant>,
     /// The IRI of the Smart Data Models `Alert` type.
     alert_type: String,
+    /// The cursor moved since it was last saved.
+    unsaved: bool,
+    saved: Option<Instant>,
 }
 
 impl Follower {
@@ -35,6 +42,8 @@ impl Follower {
             windows_read: None,
             ticked: None,
             alert_type: crate::hub::service::type_iri("Alert"),
+            unsaved: false,
+            saved: None,
         }
     }
 
@@ -73,7 +82,9 @@ impl Follower {
                     .svc
                     .hub()
                     .summary_of(&r.change.entity_id)
-                    .is_some_and(|s| s.types.iter().any(|t| *t == self.alert_type))
+                    .map(|s| s.types)
+                    .unwrap_or_else(|| super::service::types_in(&r.change.body))
+                    .contains(&self.alert_type)
                 {
                     self.svc.external(&r.change.entity_id).await?;
                 }
@@ -86,18 +97,30 @@ impl Follower {
                 })
                 .collect();
             applied += self.svc.judge(&observations).await?;
-            repo.set_event_cursor(CURSOR, last).await?;
             cursor = last;
             self.cursor = Some(last);
+            self.unsaved = true;
             if (page.len() as i64) < PAGE {
                 break;
             }
         }
+        self.save_cursor(false).await?;
         if self.ticked.is_none_or(|t| t.elapsed() >= TICK_EVERY) {
             applied += self.svc.tick().await?;
             self.ticked = Some(Instant::now());
         }
         Ok(applied)
+    }
+
+    /// Saves a moved cursor when due (at once with `force`, as at shutdown).
+    pub async fn save_cursor(&mut self, force: bool) -> CoreResult<()> {
+        let due = force || self.saved.is_none_or(|t| t.elapsed() >= SAVE_EVERY);
+        if let (true, true, Some(seq)) = (self.unsaved, due, self.cursor) {
+            self.svc.repo().set_event_cursor(CURSOR, seq).await?;
+            self.unsaved = false;
+            self.saved = Some(Instant::now());
+        }
+        Ok(())
     }
 
     /// Whether changes are left after the last run (the caller runs again at once).

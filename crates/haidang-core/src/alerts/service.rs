@@ -53,6 +53,11 @@ pub struct StepRequest {
     /// The version the operator saw: a step on an alert changed since is a conflict.
     #[serde(default)]
     pub version: Option<i64>,
+    /// The state the operator saw: a step on an alert another operator has moved since is a
+    /// conflict, while the engine's updates of its value are not (a rising river moves it
+    /// every few seconds).
+    #[serde(default)]
+    pub expected_state: Option<AlertState>,
 }
 
 pub struct AlertService {
@@ -110,6 +115,16 @@ fn number_of(attr: &Value) -> Option<(f64, Option<Timestamp>)> {
     let value = one.get("value")?.as_f64()?;
     let at = one.get("observedAt").and_then(Value::as_str).and_then(|t| t.parse().ok());
     Some((value, at))
+}
+
+/// The types a change's body names (expanded IRIs), for an entity the index has not filed yet.
+pub(crate) fn types_in(body: &str) -> Vec<String> {
+    let Ok(Value::Object(map)) = serde_json::from_str::<Value>(body) else { return Vec::new() };
+    match map.get("type") {
+        Some(Value::String(t)) => vec![t.clone()],
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// The point an entity lies at, [lon, lat].
@@ -242,7 +257,19 @@ impl AlertService {
         let audit = AuditEvent::new(&by.actor(), action, Some(&stored.rule.id), AuditOutcome::Success)
             .with_detail(stored.rule.name.clone());
         self.repo.put_alert_rule(&stored, &audit).await?;
-        self.engine.lock().unwrap_or_else(poisoned).put(expanded(&stored.rule));
+        {
+            let mut engine = self.engine.lock().unwrap_or_else(poisoned);
+            engine.put(expanded(&stored.rule));
+            // The rule's alerts still open keep their watches raised, so they clear when the
+            // condition does (as after a restart).
+            for a in self.open.lock().unwrap_or_else(poisoned).values() {
+                if let (Some(rule), Some(entity)) = (&a.rule_id, &a.entity_id) {
+                    if *rule == stored.rule.id && a.condition_active {
+                        engine.assume_raised(rule, entity);
+                    }
+                }
+            }
+        }
         self.rules.write().unwrap_or_else(poisoned).insert(stored.rule.id.clone(), stored.clone());
         self.prime(&stored.rule).await?;
         Ok(stored)
@@ -291,7 +318,13 @@ impl AlertService {
             let mut engine = self.engine.lock().unwrap_or_else(poisoned);
             for e in entities.values() {
                 let o = self.observation_of_entity(e, at);
-                signals.extend(engine.observe_for(&rule.id, &o, at, &silenced));
+                if matches!(rule.condition, Condition::Missing { .. }) {
+                    // Only the clock decides a station is silent: reading it now must not
+                    // count as news from it (a restart would clear and re-raise its alert).
+                    engine.hear(&rule.id, &e.id, o.at.unwrap_or(at));
+                } else {
+                    signals.extend(engine.observe_for(&rule.id, &o, at, &silenced));
+                }
             }
         }
         self.apply(signals).await
@@ -338,8 +371,10 @@ impl AlertService {
     /// What the rules read of a change: the numbers it wrote and when they were observed.
     /// None when no rule watches the entity (most readings), before its body is read.
     pub(crate) fn observation_of_change(&self, id: &str, body: &str, at: Timestamp) -> Option<Observation> {
-        let summary = self.hub.summary_of(id)?;
-        let entity_type = summary.types.first()?.clone();
+        // The store wakes the follower at the commit, and the hub files a new entity in its
+        // index just after: until then its type is read from the change itself.
+        let types = self.hub.summary_of(id).map(|s| s.types).unwrap_or_else(|| types_in(body));
+        let entity_type = types.first()?.clone();
         if !self.engine.lock().unwrap_or_else(poisoned).watches(id, &entity_type) {
             return None;
         }
@@ -404,21 +439,33 @@ impl AlertService {
     }
 
     async fn apply(&self, signals: Vec<Signal>) -> CoreResult<()> {
+        let mut first_error = None;
         for s in signals {
             // A signal whose write conflicts (an operator's step meanwhile) is applied again
             // over the alert as it is now.
             for attempt in 0..3 {
-                match self.apply_one(&s).await {
-                    Ok(()) => break,
+                let result = match self.apply_one(&s).await {
                     Err(CoreError::Conflict(m)) if attempt < 2 => {
                         tracing::debug!(key = %s.dedup_key, reason = %m, "alert changed meanwhile; applying again");
-                        self.reload_open(&s.dedup_key).await?;
+                        self.reload_open(&s.dedup_key).await.map(|_| false)
                     }
-                    Err(e) => return Err(e),
+                    other => other.map(|_| true),
+                };
+                match result {
+                    Ok(true) => break,
+                    Ok(false) => continue,
+                    Err(e) => {
+                        // Not written: the watch starts afresh, so the next reading raises it
+                        // again rather than finding it raised with no alert behind it.
+                        self.engine.lock().unwrap_or_else(poisoned).forget(&s.rule.id, &s.entity_id);
+                        tracing::warn!(key = %s.dedup_key, error = %e, "an alert could not be written; the next reading judges again");
+                        first_error.get_or_insert(e);
+                        break;
+                    }
                 }
             }
         }
-        Ok(())
+        first_error.map_or(Ok(()), Err)
     }
 
     async fn reload_open(&self, key: &str) -> CoreResult<()> {
@@ -580,11 +627,19 @@ impl AlertService {
             let mut open = self.open.lock().unwrap_or_else(poisoned);
             if alert.state.is_open() {
                 open.insert(alert.dedup_key.clone(), alert.clone());
-            } else {
+            } else if open.get(&alert.dedup_key).is_some_and(|a| a.id == alert.id) {
+                // Only this alert leaves: a note on an older, closed one leaves the open one be.
                 open.remove(&alert.dedup_key);
             }
         }
-        self.written.lock().unwrap_or_else(poisoned).insert(alert.id.clone(), alert.updated_at);
+        {
+            let mut written = self.written.lock().unwrap_or_else(poisoned);
+            if alert.state.is_open() {
+                written.insert(alert.id.clone(), alert.updated_at);
+            } else {
+                written.remove(&alert.id);
+            }
+        }
         if let Some(e) = &event {
             metrics::counter!("haidang_alert_events_total", "kind" => e.kind.clone()).increment(1);
         }
@@ -720,13 +775,6 @@ impl AlertService {
         self.repo.alert_steps(&a.id).await
     }
 
-    /// The journal after `after` that `by` may see.
-    pub async fn live_after(&self, by: &Subject, after: i64) -> CoreResult<Vec<LiveEvent>> {
-        by.require(Action::ViewAlerts, Some(&by.org_id))?;
-        let list = self.repo.live_events(after, 1000).await?;
-        Ok(list.into_iter().filter(|e| Self::may_see_event(by, e)).collect())
-    }
-
     pub async fn step(&self, by: &Subject, key: &str, req: StepRequest) -> CoreResult<Alert> {
         let action = AlertAction::parse(&req.action)
             .ok_or_else(|| CoreError::validation("action", format!("no step '{}'", req.action)))?;
@@ -739,6 +787,14 @@ impl AlertService {
                 by.require(Action::HandleAssignedWork, Some(&by.org_id))?
             }
             _ => by.require(Action::HandleAlerts, None)?,
+        }
+        if let Some(s) = req.expected_state.filter(|s| *s != a.state) {
+            return Err(CoreError::Conflict(format!(
+                "alert A-{} is {} now, not {}; reload it",
+                a.number,
+                a.state.as_str(),
+                s.as_str()
+            )));
         }
         if let Some(v) = req.version.filter(|v| *v != a.version) {
             return Err(CoreError::Conflict(format!(

@@ -275,6 +275,9 @@ impl IncidentService {
         };
         let alert = match &new.alert_id {
             Some(id) => {
+                // The alert moves with the incident: whoever opens it must be able to move it,
+                // or the incident would be written and the alert left behind.
+                by.require(Action::HandleAlerts, None)?;
                 let a = self.alerts.get(by, id).await?;
                 if !matches!(a.state, AlertState::Verified | AlertState::Forwarded) {
                     return Err(CoreError::Conflict(format!(
@@ -350,8 +353,19 @@ impl IncidentService {
                 due: None,
                 incident_id: Some(incident.id.clone()),
                 version: None,
+                expected_state: None,
             };
-            self.alerts.step(by, &a.id, step).await?;
+            // The engine may move the alert's value in between: a conflict is taken again.
+            let mut tries = 0;
+            loop {
+                match self.alerts.step(by, &a.id, step.clone()).await {
+                    Err(CoreError::Conflict(_)) if tries < 3 => tries += 1,
+                    other => {
+                        other?;
+                        break;
+                    }
+                }
+            }
         }
         self.get(by, &incident.id).await
     }

@@ -104,7 +104,12 @@ impl PublicWarning {
     /// Out and not expired at `at`: on the portal and in the feed (an update waiting for its
     /// approval leaves the version that is out where it is).
     pub fn is_current(&self, at: Timestamp) -> bool {
-        self.state != WarningState::Cancelled && self.published.as_ref().is_some_and(|p| p.expires > at)
+        // An exercise or a test is never shown to the public as if it were real.
+        self.state != WarningState::Cancelled
+            && self
+                .published
+                .as_ref()
+                .is_some_and(|p| p.expires > at && p.status == super::cap::Status::Actual)
     }
 }
 

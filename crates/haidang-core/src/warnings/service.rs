@@ -302,6 +302,12 @@ impl WarningService {
                 if w.state != WarningState::Pending {
                     return Err(conflict(&w));
                 }
+                // Two people: whoever wrote the warning does not approve it.
+                if w.drafted_by == by.username {
+                    return Err(CoreError::Conflict(
+                        "a warning is approved by someone other than who drafted it".into(),
+                    ));
+                }
                 if w.draft.expires <= at {
                     return Err(CoreError::validation("expires", "the warning would already have expired"));
                 }

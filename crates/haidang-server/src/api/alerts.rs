@@ -204,20 +204,52 @@ pub struct LiveQuery {
     pub after: Option<i64>,
 }
 
-/// What the stream has left to send one client.
+/// Journal rows read at once when a client catches up.
+const CATCH_UP: i64 = 1000;
+
+/// What the stream has left to send one client. `last` is the newest event considered (sent,
+/// or not the client's to see): the journal numbers every event, so a gap after it means an
+/// event was published out of order or missed, and the journal is read to fill it.
 struct Feed {
     svc: Arc<AlertService>,
     subject: Subject,
     rx: tokio::sync::broadcast::Receiver<LiveEvent>,
     queue: VecDeque<LiveEvent>,
     last: i64,
+    /// The journal had more than one read gave.
+    behind: bool,
+    /// A first event naming where the stream starts, so a reconnecting browser resumes there.
+    ready: Option<i64>,
 }
 
 impl Feed {
+    async fn read_journal(&mut self) -> Option<()> {
+        let rows = self.svc.repo().live_events(self.last, CATCH_UP).await.ok()?;
+        self.behind = rows.len() as i64 >= CATCH_UP;
+        let rest = std::mem::take(&mut self.queue);
+        self.queue = rows.into_iter().chain(rest).collect();
+        Some(())
+    }
+
     async fn next(mut self) -> Option<(Result<Event, Infallible>, Feed)> {
+        if let Some(head) = self.ready.take() {
+            return Some((Ok(Event::default().id(head.to_string()).event("ready").data("{}")), self));
+        }
         loop {
             if let Some(e) = self.queue.pop_front() {
                 if e.seq <= self.last {
+                    continue;
+                }
+                if e.seq > self.last + 1 {
+                    self.queue.push_front(e);
+                    self.read_journal().await?;
+                    match self.queue.front() {
+                        // The journal has nothing between: go on from the event in hand.
+                        Some(first) if first.seq > self.last + 1 => {
+                            self.last = first.seq - 1;
+                        }
+                        _ => {}
+                    }
                     continue;
                 }
                 self.last = e.seq;
@@ -228,12 +260,14 @@ impl Feed {
                     Event::default().id(e.seq.to_string()).event(e.kind.clone()).json_data(&e).ok()?;
                 return Some((Ok(event), self));
             }
+            if self.behind {
+                self.read_journal().await?;
+                continue;
+            }
             match self.rx.recv().await {
                 Ok(e) => self.queue.push_back(e),
                 // Fell behind the channel: the journal has what was missed.
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                    self.queue.extend(self.svc.live_after(&self.subject, self.last).await.ok()?);
-                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => self.read_journal().await?,
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
             }
         }
@@ -256,19 +290,32 @@ pub async fn live(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<i64>().ok())
         .or(q.after);
+    caller
+        .subject
+        .require(haidang_core::accounts::Action::ViewAlerts, Some(&caller.subject.org_id))
+        .map_err(err)?;
     // Subscribed before the journal is read, so nothing falls between the two.
     let rx = state.alerts.subscribe();
-    let (last, queue) = match resume {
-        Some(after) => (after, state.alerts.live_after(&caller.subject, after).await.map_err(err)?.into()),
-        None => {
-            caller
-                .subject
-                .require(haidang_core::accounts::Action::ViewAlerts, Some(&caller.subject.org_id))
-                .map_err(err)?;
-            (state.alerts.repo().live_head().await.map_err(err)?, VecDeque::new())
-        }
+    let mut feed = Feed {
+        svc: state.alerts.clone(),
+        subject: caller.subject.clone(),
+        rx,
+        queue: VecDeque::new(),
+        last: 0,
+        behind: false,
+        ready: None,
     };
-    let feed = Feed { svc: state.alerts.clone(), subject: caller.subject.clone(), rx, queue, last };
+    match resume {
+        Some(after) => {
+            feed.last = after.max(0);
+            feed.read_journal().await.ok_or_else(|| err(CoreError::Storage("live journal".into())))?;
+        }
+        None => {
+            let head = state.alerts.repo().live_head().await.map_err(err)?;
+            feed.last = head;
+            feed.ready = Some(head);
+        }
+    }
     let stream = futures_util::stream::unfold(feed, Feed::next);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response())
 }

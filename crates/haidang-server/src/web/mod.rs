@@ -150,6 +150,36 @@ pub(crate) fn not_found_page(lang: Lang, c: &crate::auth::Caller) -> axum::respo
     (axum::http::StatusCode::NOT_FOUND, render(&page)).into_response()
 }
 
+/// The organisations (id, code, name, kind) and the province's communes (code → name) in the
+/// reader's language: the names a page's script shows instead of codes.
+pub(crate) async fn script_names(
+    state: &AppState,
+    subject: &Subject,
+    lang: Lang,
+) -> (Vec<serde_json::Value>, std::collections::BTreeMap<String, String>) {
+    let en = lang == Lang::En;
+    let orgs = state
+        .orgs
+        .list(subject)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|o| {
+            let name = if en && !o.name_en.is_empty() { o.name_en } else { o.name_vi };
+            serde_json::json!({ "id": o.id, "code": o.code, "name": name, "kind": o.kind.as_str() })
+        })
+        .collect();
+    let units = state
+        .units
+        .list(subject, None, Some(&state.config.map.province_code), false)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|u| (u.code, if en && !u.name_en.is_empty() { u.name_en } else { u.name_vi }))
+        .collect();
+    (orgs, units)
+}
+
 /// Renders a template, or a plain 500 that names nothing internal.
 pub fn render(template: &impl askama::Template) -> axum::response::Response {
     use axum::response::IntoResponse;

@@ -81,25 +81,7 @@ async fn page_data(state: &AppState, subject: &Subject, lang: Lang, personal: bo
             (c.code, json!({ "name": name, "days": c.time_limit_days, "hours": c.urgent_hours }))
         })
         .collect();
-    let orgs: Vec<Value> = state
-        .orgs
-        .list(subject)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|o| {
-            let name = if en && !o.name_en.is_empty() { o.name_en } else { o.name_vi };
-            json!({ "id": o.id, "code": o.code, "name": name, "kind": o.kind.as_str() })
-        })
-        .collect();
-    let units: BTreeMap<String, String> = state
-        .units
-        .list(subject, None, Some(&state.config.map.province_code), false)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|u| (u.code, if en && !u.name_en.is_empty() { u.name_en } else { u.name_vi }))
-        .collect();
+    let (orgs, units) = super::script_names(state, subject, lang).await;
     let data = json!({
         "lang": lang.as_str(),
         "t": words,

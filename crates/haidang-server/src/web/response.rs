@@ -39,7 +39,6 @@ fn process_table() -> BTreeMap<&'static str, Vec<&'static str>> {
 }
 
 async fn page_data(state: &AppState, subject: &Subject, lang: Lang, extra: Value) -> String {
-    let en = lang == Lang::En;
     let t = Translations::get(lang);
     let words: BTreeMap<&str, &str> = t
         .keys()
@@ -47,25 +46,7 @@ async fn page_data(state: &AppState, subject: &Subject, lang: Lang, extra: Value
         .filter(|k| SCRIPT_SECTIONS.iter().any(|s| k.starts_with(s)))
         .map(|k| (k, t.text(k)))
         .collect();
-    let orgs: Vec<Value> = state
-        .orgs
-        .list(subject)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|o| {
-            let name = if en && !o.name_en.is_empty() { o.name_en } else { o.name_vi };
-            json!({ "id": o.id, "code": o.code, "name": name })
-        })
-        .collect();
-    let units: BTreeMap<String, String> = state
-        .units
-        .list(subject, None, Some(&state.config.map.province_code), false)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|u| (u.code, if en && !u.name_en.is_empty() { u.name_en } else { u.name_vi }))
-        .collect();
+    let (orgs, units) = super::script_names(state, subject, lang).await;
     let data = json!({
         "lang": lang.as_str(),
         "t": words,

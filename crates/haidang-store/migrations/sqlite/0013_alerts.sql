@@ -20,6 +20,8 @@ CREATE TABLE alerts (
     dedup_key TEXT NOT NULL,
     open_key TEXT UNIQUE,
     rule_id TEXT,
+    -- The agency it was forwarded to: the agency's list filters on it.
+    forwarded_to TEXT,
     state TEXT NOT NULL,
     severity TEXT NOT NULL,
     raised_at BIGINT NOT NULL,
@@ -29,6 +31,7 @@ CREATE TABLE alerts (
 );
 CREATE INDEX alerts_by_state ON alerts (state, raised_at);
 CREATE INDEX alerts_by_rule ON alerts (rule_id, raised_at);
+CREATE INDEX alerts_by_agency ON alerts (forwarded_to, raised_at);
 
 CREATE TABLE alert_steps (
     alert_id TEXT NOT NULL REFERENCES alerts(id),

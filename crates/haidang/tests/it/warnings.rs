@@ -168,6 +168,14 @@ async fn a_warning_goes_out_only_when_approved_and_is_published_in_cap_and_the_a
         assert!(refs.contains(&format!(",{first},")), "the update references the first message: {refs}");
         assert_eq!(all(&els, "alert/info/area/geocode/value"), vec!["03503", "03434", "03503", "03434"]);
 
+        // Two people: a supervisor does not approve a warning they drafted themselves.
+        let (s, own) = post(&supervisor, &app, "/api/v1/warnings", warning(expires)).await;
+        assert_eq!(s, 201, "{own}");
+        let own_steps = format!("/api/v1/warnings/{}/steps", own["id"].as_str().unwrap());
+        assert_eq!(post(&supervisor, &app, &own_steps, json!({"action": "submit"})).await.0, 200);
+        let (s, body) = post(&supervisor, &app, &own_steps, json!({"action": "approve"})).await;
+        assert_eq!(s, 409, "{body}");
+
         // Cancelled: a Cancel referencing both, and the feed is empty.
         let (s, body) = post(&supervisor, &app, &steps, json!({"action": "cancel"})).await;
         assert_eq!((s, body["field"].as_str()), (422, Some("note")));
