@@ -629,6 +629,14 @@ pub trait AlertRepository: Send + Sync {
     async fn live_events(&self, after: i64, limit: i64) -> CoreResult<Vec<crate::alerts::model::LiveEvent>>;
     /// The newest event's number (0 when none).
     async fn live_head(&self) -> CoreResult<i64>;
+    /// Notices waiting to be sent at `at`, oldest first.
+    async fn due_alert_notices(
+        &self,
+        at: jiff::Timestamp,
+        limit: i64,
+    ) -> CoreResult<Vec<crate::alerts::notices::AlertNotice>>;
+    async fn update_alert_notice(&self, notice: &crate::alerts::notices::AlertNotice) -> CoreResult<()>;
+    async fn alert_notices(&self, alert_id: &str) -> CoreResult<Vec<crate::alerts::notices::AlertNotice>>;
     /// Forgets events older than `before` (a client resuming from before them starts at the
     /// oldest kept); answers how many. The newest is always kept, so numbering goes on.
     async fn prune_live_events(&self, before: jiff::Timestamp) -> CoreResult<u64>;

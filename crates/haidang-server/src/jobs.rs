@@ -95,6 +95,60 @@ pub async fn run_alert_follower(state: Arc<AppState>, mut stop: tokio::sync::wat
     }
 }
 
+/// Tells the organisations a rule names (email) and the centre's gateway (webhook) of each new
+/// alert, recording every attempt with its outcome; a refusal is tried again with backoff.
+pub async fn run_alert_notifier(state: Arc<AppState>) {
+    let hook = state.config.alerts.webhook_url.clone();
+    let client = match reqwest::Client::builder().timeout(Duration::from_secs(10)).build() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "the alert notifier cannot start");
+            return;
+        }
+    };
+    let rc = &state.config.reports;
+    let mailer = (!rc.smtp_url.is_empty())
+        .then(|| crate::mailer::Mailer::new(&rc.smtp_url, &rc.smtp_from))
+        .and_then(|m| {
+            m.map_err(
+                |e| tracing::error!(error = %e, "alert emails are off: reports.smtp_url cannot be used"),
+            )
+            .ok()
+        });
+    let mut commits = state.store.commits();
+    loop {
+        tokio::select! {
+            _ = commits.changed() => {}
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+        }
+        let due = match state.alerts.due_notices(50).await {
+            Ok(due) => due,
+            Err(e) => {
+                tracing::warn!(error = %e, "alert notices not read; tried again shortly");
+                continue;
+            }
+        };
+        for notice in due {
+            let result = match (notice.channel.as_str(), &mailer, notice.address.as_deref()) {
+                ("email", Some(m), Some(to)) => m.send_text(to, &notice.subject, &notice.text).await,
+                ("email", None, _) => Err("no mail server is configured (reports.smtp_url)".into()),
+                ("webhook", _, _) if !hook.is_empty() => {
+                    let body = serde_json::json!({ "alert_id": notice.alert_id, "subject": notice.subject, "text": notice.text });
+                    match client.post(&hook).json(&body).send().await {
+                        Ok(res) if res.status().is_success() => Ok(()),
+                        Ok(res) => Err(format!("the gateway answered {}", res.status())),
+                        Err(e) => Err(format!("the gateway could not be reached: {e}")),
+                    }
+                }
+                _ => Err("nowhere to send it".into()),
+            };
+            if let Err(e) = state.alerts.record_notice(notice, result).await {
+                tracing::warn!(error = %e, "an alert notice's outcome was not recorded");
+            }
+        }
+    }
+}
+
 /// Days the live events journal keeps.
 const LIVE_KEEP_DAYS: i64 = 30;
 

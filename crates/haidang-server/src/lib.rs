@@ -175,6 +175,7 @@ pub async fn launch(
     let report_notifier = tokio::spawn(jobs::run_report_notifier(state.clone()));
     let email_intake = tokio::spawn(jobs::run_email_intake(state.clone()));
     let incident_upkeep = tokio::spawn(jobs::run_incident_upkeep(state.clone()));
+    let alert_notifier = tokio::spawn(jobs::run_alert_notifier(state.clone()));
     let indicators = state.indicators.clone();
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
@@ -199,6 +200,7 @@ pub async fn launch(
     report_notifier.abort();
     email_intake.abort();
     incident_upkeep.abort();
+    alert_notifier.abort();
     // A refresh of the indicators' view still waiting is written before the process ends.
     if let Err(e) = indicators.publish_pending().await {
         tracing::warn!(error = %e, "indicator view not refreshed before stopping");

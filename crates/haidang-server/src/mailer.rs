@@ -41,6 +41,21 @@ impl Mailer {
         Ok(Mailer { transport, from })
     }
 
+    /// Sends a plain text message to one address (an agency told of an alert).
+    pub async fn send_text(&self, to: &str, subject: &str, text: &str) -> Result<(), String> {
+        let to =
+            Mailbox::new(None, to.parse().map_err(|e| format!("the address '{to}' cannot be used: {e}"))?);
+        let body = format!("{text}\n\n--\nThư tự động của Trung tâm giám sát, điều hành thông minh.\n");
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(subject)
+            .header(ContentType::TEXT_PLAIN)
+            .body(body)
+            .map_err(|e| format!("the email could not be made: {e}"))?;
+        self.transport.send(message).await.map(|_| ()).map_err(|e| format!("the mail server refused: {e}"))
+    }
+
     /// Sends the notice to the reporter's address (the caller checked there is one).
     pub async fn send(&self, notice: &OutgoingNotice) -> Result<(), String> {
         let address = notice.email.as_deref().unwrap_or_default();

@@ -230,6 +230,20 @@ impl AlertRepository for Store {
                     .map_err(db_err)?;
             }
         }
+        for n in &change.notices {
+            let n = haidang_core::alerts::notices::AlertNotice { alert_id: alert.id.clone(), ..n.clone() };
+            sqlx::query(
+                "INSERT INTO alert_notices (id, alert_id, state, next_at, doc) VALUES ($1,$2,$3,$4,$5)",
+            )
+            .bind(n.id.clone())
+            .bind(n.alert_id.clone())
+            .bind(n.state.clone())
+            .bind(us(n.next_at))
+            .bind(encode(&n)?)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
         let live = match &change.live {
             Some(kind) => Some(
                 self.insert_live_in(
@@ -333,6 +347,47 @@ impl AlertRepository for Store {
         .await
         .map_err(db_err)?;
         Ok(done.rows_affected())
+    }
+
+    async fn due_alert_notices(
+        &self,
+        at: jiff::Timestamp,
+        limit: i64,
+    ) -> CoreResult<Vec<haidang_core::alerts::notices::AlertNotice>> {
+        let rows = sqlx::query(
+            "SELECT doc FROM alert_notices WHERE state = 'pending' AND next_at <= $1 ORDER BY next_at, id LIMIT $2",
+        )
+        .bind(us(at))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(|r| decode("alert notice", &text(r, "doc")?)).collect()
+    }
+
+    async fn update_alert_notice(&self, n: &haidang_core::alerts::notices::AlertNotice) -> CoreResult<()> {
+        let _guard = self.write_lock.lock().await;
+        sqlx::query("UPDATE alert_notices SET state = $1, next_at = $2, doc = $3 WHERE id = $4")
+            .bind(n.state.clone())
+            .bind(us(n.next_at))
+            .bind(encode(n)?)
+            .bind(n.id.clone())
+            .execute(&self.writes)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn alert_notices(
+        &self,
+        alert_id: &str,
+    ) -> CoreResult<Vec<haidang_core::alerts::notices::AlertNotice>> {
+        let rows = sqlx::query("SELECT doc FROM alert_notices WHERE alert_id = $1 ORDER BY id")
+            .bind(alert_id.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(|r| decode("alert notice", &text(r, "doc")?)).collect()
     }
 
     async fn live_head(&self) -> CoreResult<i64> {

@@ -62,6 +62,7 @@ pub const TABLES: &[(&str, &str)] = &[
     ("alert_rules", "id"),
     ("alerts", "id"),
     ("alert_steps", "alert_id, pos"),
+    ("alert_notices", "id"),
     ("live_events", "seq"),
     ("playbooks", "id"),
     ("incidents", "id"),

@@ -140,6 +140,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<Arc<AppState>> {
     let alerts = haidang_core::alerts::AlertService::start(repo.clone(), hub.clone())
         .await
         .map_err(|e| anyhow!("alerts: {e}"))?;
+    alerts.set_webhook(!config.alerts.webhook_url.is_empty());
     let incidents = Arc::new(haidang_core::incidents::IncidentService::new(
         repo.clone(),
         alerts.clone(),

@@ -8,6 +8,7 @@
 pub mod engine;
 pub mod follow;
 pub mod model;
+pub mod notices;
 pub mod process;
 pub mod rule;
 pub mod service;

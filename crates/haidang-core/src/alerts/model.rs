@@ -183,6 +183,8 @@ pub struct AlertChange {
     pub steps: Vec<AlertStep>,
     /// Kind of the live event to record with it, if any.
     pub live: Option<String>,
+    /// Who is told of it (the notifier job sends them).
+    pub notices: Vec<super::notices::AlertNotice>,
     pub audit: Option<crate::audit::AuditEvent>,
 }
 

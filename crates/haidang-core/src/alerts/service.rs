@@ -73,6 +73,8 @@ pub struct AlertService {
     pub(crate) silenced: RwLock<HashSet<String>>,
     /// Set when a maintenance window is declared: the follower reads them again at once.
     pub(crate) windows_stale: std::sync::atomic::AtomicBool,
+    /// A gateway (SMS, apps) is configured: every new alert is posted to it.
+    notify_webhook: std::sync::atomic::AtomicBool,
     live: broadcast::Sender<LiveEvent>,
 }
 
@@ -163,8 +165,79 @@ impl AlertService {
             written: Mutex::new(HashMap::new()),
             silenced: RwLock::new(HashSet::new()),
             windows_stale: std::sync::atomic::AtomicBool::new(true),
+            notify_webhook: std::sync::atomic::AtomicBool::new(false),
             live,
         }))
+    }
+
+    /// Whether new alerts are posted to the centre's gateway (`alerts.webhook_url`).
+    pub fn set_webhook(&self, on: bool) {
+        self.notify_webhook.store(on, std::sync::atomic::Ordering::Release);
+    }
+
+    /// The notices a new alert gives: an email to each organisation its rule names that has an
+    /// address, and one post to the gateway when there is one.
+    async fn notices_for(&self, a: &Alert) -> CoreResult<Vec<super::notices::AlertNotice>> {
+        let when = a.raised_at.to_zoned(crate::time::local_tz()).strftime("%d/%m/%Y %H:%M").to_string();
+        let severity = match a.severity {
+            Severity::Minor => "Nhẹ",
+            Severity::Moderate => "Trung bình",
+            Severity::Severe => "Nghiêm trọng",
+            Severity::Extreme => "Đặc biệt nghiêm trọng",
+        };
+        let value = a.value.map(|v| format!("\nGiá trị đo: {v}")).unwrap_or_default();
+        let text = format!(
+            "{}\nMức độ: {severity}\nĐịa bàn: {}\nThời điểm: {when}{value}\nTrạm/đối tượng: {}",
+            a.title,
+            a.units.first().cloned().unwrap_or_default(),
+            a.entity_id.clone().unwrap_or_default()
+        );
+        let notice =
+            |channel: &str, org_id: Option<String>, address: Option<String>| super::notices::AlertNotice {
+                id: uuid::Uuid::new_v4().to_string(),
+                alert_id: a.id.clone(),
+                channel: channel.into(),
+                org_id,
+                address,
+                subject: format!("Cảnh báo: {}", a.title),
+                text: text.clone(),
+                state: "pending".into(),
+                next_at: a.raised_at,
+                attempts: Vec::new(),
+            };
+        let mut out = Vec::new();
+        for code in &a.notify {
+            if let Some(org) = crate::orgs::resolve_org(self.repo.as_ref(), code).await? {
+                if let Some(email) = org.email.filter(|e| !e.trim().is_empty()) {
+                    out.push(notice("email", Some(org.id), Some(email)));
+                }
+            }
+        }
+        if self.notify_webhook.load(std::sync::atomic::Ordering::Acquire) {
+            out.push(notice("webhook", None, None));
+        }
+        Ok(out)
+    }
+
+    /// Notices waiting to go out now.
+    pub async fn due_notices(&self, limit: i64) -> CoreResult<Vec<super::notices::AlertNotice>> {
+        self.repo.due_alert_notices(now(), limit).await
+    }
+
+    /// Records how an attempt went.
+    pub async fn record_notice(
+        &self,
+        mut notice: super::notices::AlertNotice,
+        result: Result<(), String>,
+    ) -> CoreResult<()> {
+        notice.record(now(), result);
+        self.repo.update_alert_notice(&notice).await
+    }
+
+    /// The notices of an alert with every attempt (the alert's page shows them).
+    pub async fn notices(&self, by: &Subject, key: &str) -> CoreResult<Vec<super::notices::AlertNotice>> {
+        let a = self.get(by, key).await?;
+        self.repo.alert_notices(&a.id).await
     }
 
     /// A maintenance window was declared: the rules hear of it at the follower's next run.
@@ -493,6 +566,7 @@ impl AlertService {
                     a.occurrences += 1;
                     let step = step(&a, "reraise", "system", a.state, *value, "");
                     AlertChange {
+                        notices: Vec::new(),
                         alert: a,
                         new: false,
                         steps: vec![step],
@@ -501,6 +575,7 @@ impl AlertService {
                     }
                 } else {
                     AlertChange {
+                        notices: Vec::new(),
                         alert: a,
                         new: false,
                         steps: vec![],
@@ -519,6 +594,7 @@ impl AlertService {
                     return Ok(());
                 }
                 AlertChange {
+                    notices: Vec::new(),
                     alert: a,
                     new: false,
                     steps: vec![],
@@ -535,6 +611,7 @@ impl AlertService {
                     a.closed_at = Some(at);
                     let step = step(&a, "auto_resolve", "system", from, a.value, "");
                     AlertChange {
+                        notices: Vec::new(),
                         alert: a,
                         new: false,
                         steps: vec![step],
@@ -544,6 +621,7 @@ impl AlertService {
                 } else {
                     let step = step(&a, "clear", "system", a.state, a.value, "");
                     AlertChange {
+                        notices: Vec::new(),
                         alert: a,
                         new: false,
                         steps: vec![step],
@@ -608,7 +686,9 @@ impl AlertService {
             version: 1,
         };
         let first = step(&alert, "raise", "system", AlertState::New, value, "");
+        let notices = self.notices_for(&alert).await?;
         Ok(AlertChange {
+            notices,
             alert,
             new: true,
             steps: vec![first],
@@ -684,6 +764,7 @@ impl AlertService {
                 a.kind = kind;
                 a.updated_at = at;
                 AlertChange {
+                    notices: Vec::new(),
                     alert: a,
                     new: false,
                     steps: vec![],
@@ -725,6 +806,7 @@ impl AlertService {
                 };
                 let first = step(&alert, "raise", alert.source.as_str(), AlertState::New, None, "");
                 AlertChange {
+                    notices: Vec::new(),
                     alert,
                     new: true,
                     steps: vec![first],
@@ -860,6 +942,7 @@ impl AlertService {
         )
         .with_detail(format!("A-{} {} → {}", a.number, from.as_str(), to.as_str()));
         self.write(AlertChange {
+            notices: Vec::new(),
             alert: a,
             new: false,
             steps: vec![s],

@@ -163,7 +163,8 @@ pub async fn list(
     Ok(Json(json!(alerts)))
 }
 
-/// One alert (by id or number, "A-12") with its steps and the steps open to it now.
+/// One alert (by id or number, "A-12") with its steps, the steps open to it now, and who was
+/// told of it (each attempt with its outcome).
 #[utoipa::path(get, path = "/api/v1/alerts/{id}", tag = "alerts", params(("id" = String, Path)),
     responses((status = 200, body = serde_json::Value), (status = 404, body = crate::error::Problem)))]
 pub async fn get(
@@ -174,8 +175,9 @@ pub async fn get(
     let err = |e| ApiError::from_core(e, caller.lang);
     let alert = state.alerts.get(&caller.subject, &id).await.map_err(err)?;
     let steps = state.alerts.steps(&caller.subject, &alert.id).await.map_err(err)?;
+    let notices = state.alerts.notices(&caller.subject, &alert.id).await.map_err(err)?;
     let allowed: Vec<&str> = AlertAction::allowed(alert.state).iter().map(AlertAction::as_str).collect();
-    Ok(Json(json!({ "alert": alert, "steps": steps, "allowed": allowed })))
+    Ok(Json(json!({ "alert": alert, "steps": steps, "allowed": allowed, "notices": notices })))
 }
 
 /// Takes a step: acknowledge, verify, dismiss (with the reason), forward (org, due),

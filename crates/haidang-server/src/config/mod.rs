@@ -28,6 +28,16 @@ pub struct Config {
     pub indicators: IndicatorsConfig,
     pub reports: ReportsConfig,
     pub warnings: WarningsConfig,
+    pub alerts: AlertsConfig,
+}
+
+/// Alerts: the gateway (SMS, apps) each new alert is posted to. Emails to the organisations a
+/// rule names go through `reports.smtp_url`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertsConfig {
+    /// http(s) URL; empty: none.
+    pub webhook_url: String,
 }
 
 /// Public warnings: who they come from in CAP, and the gateway (SMS, apps) told of each.

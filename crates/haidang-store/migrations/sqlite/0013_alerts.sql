@@ -51,3 +51,15 @@ CREATE TABLE live_events (
     doc TEXT NOT NULL
 );
 CREATE INDEX live_events_by_at ON live_events (at);
+
+-- Who is told of each alert (email to the organisations a rule names, the centre's gateway),
+-- written with the alert and sent by a job; `doc` keeps every attempt with its outcome.
+CREATE TABLE alert_notices (
+    id TEXT PRIMARY KEY,
+    alert_id TEXT NOT NULL REFERENCES alerts(id),
+    state TEXT NOT NULL,
+    next_at BIGINT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX alert_notices_due ON alert_notices (state, next_at);
+CREATE INDEX alert_notices_by_alert ON alert_notices (alert_id);

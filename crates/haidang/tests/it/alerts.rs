@@ -386,3 +386,75 @@ async fn an_alert_entity_from_a_cameras_analytics_becomes_an_alert_and_its_chang
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn the_organisations_a_rule_names_are_told_by_email_and_each_attempt_is_recorded() {
+    use crate::receiver::{Mode, Receiver};
+    use crate::smtp_sink::SmtpSink;
+    for backend in backends() {
+        let mail = SmtpSink::start(0).await;
+        // The SMS gateway is down: its attempt is recorded as an error, to be tried again.
+        let gateway = Receiver::start(Mode::Refuse(503)).await;
+        let store = TestStore::new(backend).await;
+        let mut config = store.config();
+        config.demo.simulator = false;
+        config.demo.reports = 0;
+        config.demo.indicators = false;
+        config.reports.smtp_url = mail.url.clone();
+        config.reports.smtp_from = "Trung tâm IOC Lai Châu <ioc@laichau.gov.vn>".into();
+        config.alerts.webhook_url = gateway.url.clone();
+        let app = TestApp::spawn_config(store, config, true).await;
+        let admin = app.signed_in("admin").await;
+        let res = send(&admin, &app, Method::POST, "/api/v1/orgs", Some(json!({
+            "code": "bch-pctt", "kind": "department", "name_vi": "Văn phòng thường trực Ban Chỉ huy PCTT và TKCN tỉnh",
+            "parent": "ubnd-tinh", "email": "pctt@laichau.gov.vn", "duty_phone": "0213 000 0150"
+        }))).await;
+        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+        let supervisor = app.signed_in("supervisor").await;
+        let rule = json!({
+            "id": "nam-lum-bao-pctt", "name": "Nậm Lụm trên 400 m — báo Ban Chỉ huy PCTT",
+            "scope": {"entity_type": "FloodMonitoring", "entities": ["urn:ngsi-ld:FloodMonitoring:tv-nam-lum"]},
+            "condition": {"kind": "threshold", "attribute": "currentLevel", "above": 400.0},
+            "severity": "severe", "alert_kind": "flood", "notify": ["bch-pctt"]
+        });
+        level(&app, "tv-nam-lum", 414.2, 0).await;
+        let res = send(&supervisor, &app, Method::POST, "/api/v1/alert-rules", Some(rule)).await;
+        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+        let mails = mail.wait_for(1, 15).await;
+        assert_eq!(mails.len(), 1);
+        assert_eq!(mails[0].to, vec!["<pctt@laichau.gov.vn>".to_string()]);
+        let message = mail_parser::MessageParser::default().parse(mails[0].data.as_bytes()).unwrap();
+        assert_eq!(message.subject(), Some("Cảnh báo: Nậm Lụm trên 400 m — báo Ban Chỉ huy PCTT"));
+        let text = message.body_text(0).unwrap();
+        assert!(text.contains("Mức độ: Nghiêm trọng") && text.contains("Giá trị đo: 414.2"), "{text}");
+        let operator = app.signed_in("operator").await;
+        let open = open_alerts_of(&operator, &app, "nam-lum-bao-pctt").await;
+        let id = open[0]["id"].as_str().unwrap().to_string();
+        let mut notices = Value::Null;
+        for _ in 0..100 {
+            let (_, detail) = get(&operator, &app, &format!("/api/v1/alerts/{id}")).await;
+            notices = detail["notices"].clone();
+            let tried =
+                notices.as_array().unwrap().iter().all(|n| !n["attempts"].as_array().unwrap().is_empty());
+            if tried {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let by = |channel: &str| {
+            notices.as_array().unwrap().iter().find(|n| n["channel"] == channel).cloned().unwrap()
+        };
+        let email = by("email");
+        assert_eq!(
+            (email["state"].as_str(), email["attempts"][0]["outcome"].as_str()),
+            (Some("sent"), Some("sent")),
+            "{email}"
+        );
+        let hook = by("webhook");
+        assert_eq!(hook["state"], "pending", "tried again later: {hook}");
+        assert_eq!(hook["attempts"][0]["outcome"], "error");
+        assert!(hook["attempts"][0]["detail"].as_str().unwrap().contains("503"), "{hook}");
+        assert!(gateway.attempts() >= 1);
+        app.stop().await;
+    }
+}
