@@ -151,6 +151,11 @@ impl Engine {
         self.watches.remove(&(rule_id.to_string(), entity_id.to_string()));
     }
 
+    /// An entity deleted: its watches go (a removed station is not "silent").
+    pub fn forget_entity(&mut self, entity_id: &str) {
+        self.watches.retain(|(_, entity), _| entity != entity_id);
+    }
+
     /// Whether any rule may scope entities of this type or this entity (most readings have
     /// none: the follower skips them before reading their values).
     pub fn watches(&self, entity_id: &str, entity_type: &str) -> bool {

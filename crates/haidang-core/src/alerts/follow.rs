@@ -76,6 +76,9 @@ impl Follower {
         for _ in 0..PAGES_PER_RUN {
             let page = repo.entity_changes(cursor, PAGE).await?;
             let Some(last) = page.last().map(|r| r.seq) else { break };
+            for r in page.iter().filter(|r| r.change.op == "delete") {
+                self.svc.entity_gone(&r.change.entity_id).await?;
+            }
             // Other systems' alerts, as SDM `Alert` entities, become alerts of their own.
             for r in page.iter().filter(|r| r.change.op != "delete") {
                 if self

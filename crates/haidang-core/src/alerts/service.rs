@@ -219,6 +219,39 @@ impl AlertService {
         Ok(out)
     }
 
+    /// An entity was deleted: its watches go, and its open alerts resolve (a station taken down,
+    /// an external alert withdrawn by the system that sent it).
+    pub(crate) async fn entity_gone(&self, entity_id: &str) -> CoreResult<()> {
+        self.engine.lock().unwrap_or_else(poisoned).forget_entity(entity_id);
+        let open: Vec<Alert> = self
+            .open
+            .lock()
+            .unwrap_or_else(poisoned)
+            .values()
+            .filter(|a| a.entity_id.as_deref() == Some(entity_id))
+            .cloned()
+            .collect();
+        for mut a in open {
+            let at = now();
+            let from = a.state;
+            a.state = AlertState::Resolved;
+            a.condition_active = false;
+            a.closed_at = Some(at);
+            a.updated_at = at;
+            let s = step(&a, "entity_deleted", "system", from, a.value, "");
+            let change = AlertChange {
+                notices: Vec::new(),
+                alert: a,
+                new: false,
+                steps: vec![s],
+                live: Some("alert.resolved".into()),
+                audit: None,
+            };
+            self.write(change).await?;
+        }
+        Ok(())
+    }
+
     /// Notices waiting to go out now.
     pub async fn due_notices(&self, limit: i64) -> CoreResult<Vec<super::notices::AlertNotice>> {
         self.repo.due_alert_notices(now(), limit).await

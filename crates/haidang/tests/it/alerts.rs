@@ -383,6 +383,18 @@ async fn an_alert_entity_from_a_cameras_analytics_becomes_an_alert_and_its_chang
         let external: Vec<&Value> =
             list.as_array().unwrap().iter().filter(|x| x["entity_type"] == "Alert").collect();
         assert_eq!(external.len(), 1, "one alert per Alert entity");
+        // The analytics withdraw it (the entity is deleted): the alert resolves.
+        let gone = vec![haidang_core::hub::ops::EntityOp::Delete(
+            "urn:ngsi-ld:Alert:cam-o-quy-ho:20261203-01".into(),
+        )];
+        for r in app.state.hub.write(&police, "entity.delete", gone, ctx.clone()).await.unwrap() {
+            r.unwrap();
+        }
+        let resolved = live.until("alert.resolved", |x| x["id"] == a["id"], Duration::from_secs(10)).await;
+        assert_eq!(resolved.data["data"]["state"], "resolved");
+        let (_, detail) =
+            get(&operator, &app, &format!("/api/v1/alerts/{}", a["id"].as_str().unwrap())).await;
+        assert_eq!(detail["steps"].as_array().unwrap().last().unwrap()["action"], "entity_deleted");
         app.stop().await;
     }
 }
